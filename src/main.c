@@ -1,0 +1,288 @@
+/*
+ * main.c - the dispatch host: Lua 5.4 with the juju module, for Juju charms.
+ *
+ * Shaped like Lua's own lua.c: main only creates the state and runs pmain in
+ * protected mode; every chunk runs through docall, whose message handler
+ * adds a traceback (also to error tables, which lua.c would leave bare).
+ *
+ *   dispatch                  a hook run: ROOT/src/charm.lua for the event
+ *   dispatch FILE.lua [ARGS]  run a Lua file with juju and cjson loaded
+ *   dispatch -e CODE          run a chunk (may repeat, may precede FILE)
+ *   dispatch --version
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lauxlib.h"
+#include "lua.h"
+#include "lualib.h"
+
+#include "embedded.h"
+
+#ifndef DISPATCH_VERSION
+#define DISPATCH_VERSION "0.0.0"
+#endif
+
+int luaopen_juju(lua_State *L);
+int luaopen_cjson(lua_State *L);
+int luaopen_cjson_safe(lua_State *L);
+
+static const char *progname = "dispatch";
+
+static void l_message(const char *msg)
+{
+    fprintf(stderr, "%s: %s\n", progname, msg);
+    fflush(stderr);
+}
+
+/* Message handler: turn any error value into text and add a traceback. */
+static int msghandler(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        else
+            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Call the function below narg arguments with the message handler. */
+static int docall(lua_State *L, int narg, int nres)
+{
+    int base = lua_gettop(L) - narg;
+    lua_pushcfunction(L, msghandler);
+    lua_insert(L, base);
+    int status = lua_pcall(L, narg, nres, base);
+    lua_remove(L, base);
+    return status;
+}
+
+/* Print the error on top of the stack (if any) and pop it. */
+static int report(lua_State *L, int status)
+{
+    if (status != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        l_message(msg ? msg : "(error object is not a string)");
+        lua_pop(L, 1);
+    }
+    return status;
+}
+
+/* Also send the error on top of the stack to the unit log (juju-log ERROR). */
+static void log_to_juju(lua_State *L)
+{
+    int top = lua_gettop(L);
+    if (lua_tostring(L, top) == NULL)
+        return;
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, "juju");
+    lua_getfield(L, -1, "juju_log");
+    lua_pushvalue(L, top);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "ERROR");
+    lua_setfield(L, -2, "level");
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+        const char *why = luaL_tolstring(L, -1, NULL);
+        fprintf(stderr, "%s: could not log the error through juju-log: %s\n", progname, why);
+    }
+    lua_settop(L, top);
+}
+
+static void open_libraries(lua_State *L)
+{
+    /* Ignore LUA_PATH, LUA_CPATH and LUA_INIT: a hook's environment is not ours. */
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+    luaL_openlibs(L);
+    luaL_requiref(L, "cjson", luaopen_cjson, 0);
+    luaL_requiref(L, "cjson.safe", luaopen_cjson_safe, 0);
+    luaL_requiref(L, "juju", luaopen_juju, 0);
+    lua_pop(L, 3);
+
+    /* The framework in lua/, compiled in: package.preload entries. */
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    for (const struct embedded_lua *e = embedded_preload_lua; e->name != NULL; e++) {
+        if (luaL_loadbuffer(L, e->source, e->len, e->chunkname) != LUA_OK)
+            lua_error(L);
+        lua_setfield(L, -2, e->name);
+    }
+    lua_pop(L, 1);
+}
+
+/* package.path for the charm at root; no C modules (the binary is static). */
+static void set_paths(lua_State *L, const char *root)
+{
+    lua_getglobal(L, "package");
+    lua_pushfstring(L, "%s/src/?.lua;%s/src/?/init.lua;%s/lib/?.lua;%s/lib/?/init.lua",
+                    root, root, root, root);
+    lua_setfield(L, -2, "path");
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "cpath");
+    lua_pop(L, 1);
+}
+
+/* The charm root: JUJU_CHARM_DIR, else the directory of this executable. */
+static const char *charm_root(char *buf, size_t len)
+{
+    const char *env = getenv("JUJU_CHARM_DIR");
+    if (env != NULL && env[0] != '\0')
+        return env;
+    char exe[PATH_MAX];
+    if (realpath("/proc/self/exe", exe) == NULL)
+        return ".";
+    snprintf(buf, len, "%s", dirname(exe));
+    return buf;
+}
+
+/* The last two components of a path: "a/b/hooks/install" -> "hooks/install". */
+static const char *last_two(const char *path)
+{
+    const char *end = path + strlen(path);
+    int slashes = 0;
+    for (const char *p = end; p > path; p--) {
+        if (p[-1] == '/' && ++slashes == 2)
+            return p;
+    }
+    return path;
+}
+
+static int run_hook(lua_State *L, const char *argv0)
+{
+    char rootbuf[PATH_MAX];
+    const char *root = charm_root(rootbuf, sizeof rootbuf);
+    set_paths(L, root);
+
+    const char *dpath = getenv("JUJU_DISPATCH_PATH");
+    if (dpath == NULL || dpath[0] == '\0')
+        dpath = last_two(argv0);   /* old-style hooks/<name> symlink */
+    const char *event = strrchr(dpath, '/');
+    event = event ? event + 1 : dpath;
+
+    lua_pushfstring(L, "%s/src/charm.lua", root);
+    int status = luaL_loadfile(L, lua_tostring(L, -1));
+    lua_remove(L, -2);
+    if (status == LUA_OK) {
+        lua_pushstring(L, event);
+        lua_pushstring(L, dpath);
+        status = docall(L, 2, 0);
+    } else {
+        /* add where we looked, keep Lua's reason */
+        lua_pushfstring(L, "cannot load the charm: %s", lua_tostring(L, -1));
+        lua_remove(L, -2);
+    }
+    if (status != LUA_OK) {
+        log_to_juju(L);
+        report(L, status);
+        return 0;
+    }
+    return 1;
+}
+
+static void create_arg_table(lua_State *L, char **argv, int argc, int script)
+{
+    lua_createtable(L, argc - script - 1, script + 1);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - script);
+    }
+    lua_setglobal(L, "arg");
+}
+
+static int run_interpreter(lua_State *L, char **argv, int argc)
+{
+    char cwd[PATH_MAX];
+    const char *root = getenv("JUJU_CHARM_DIR");
+    if (root == NULL || root[0] == '\0')
+        root = getcwd(cwd, sizeof cwd) ? cwd : ".";
+    set_paths(L, root);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, "juju");
+    lua_setglobal(L, "juju");
+    lua_getfield(L, -1, "cjson");
+    lua_setglobal(L, "cjson");
+    lua_pop(L, 1);
+
+    int i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
+            printf("dispatch %s (%s)\n", DISPATCH_VERSION, LUA_RELEASE);
+            fflush(stdout);
+        } else if (strcmp(argv[i], "-e") == 0) {
+            if (++i >= argc) {
+                l_message("'-e' needs an argument");
+                return 0;
+            }
+            int status = luaL_loadbuffer(L, argv[i], strlen(argv[i]), "=(command line)");
+            if (status == LUA_OK)
+                status = docall(L, 0, 0);
+            if (report(L, status) != LUA_OK)
+                return 0;
+        } else if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            lua_pushfstring(L, "unrecognized option '%s'\nusage: %s [--version] [-e CODE]... "
+                               "[FILE.lua [ARGS...]]", argv[i], progname);
+            l_message(lua_tostring(L, -1));
+            lua_pop(L, 1);
+            return 0;
+        } else {
+            break;
+        }
+    }
+    if (i >= argc)
+        return 1;
+
+    /* FILE.lua (or "-" for stdin) with the rest as arguments */
+    create_arg_table(L, argv, argc, i);
+    const char *fname = strcmp(argv[i], "-") == 0 ? NULL : argv[i];
+    int status = luaL_loadfile(L, fname);
+    if (status == LUA_OK) {
+        int n = argc - i - 1;
+        luaL_checkstack(L, n + 3, "too many arguments to script");
+        for (int j = i + 1; j < argc; j++)
+            lua_pushstring(L, argv[j]);
+        status = docall(L, n, 0);
+    }
+    return report(L, status) == LUA_OK;
+}
+
+static int pmain(lua_State *L)
+{
+    int argc = (int)lua_tointeger(L, 1);
+    char **argv = lua_touserdata(L, 2);
+    luaL_checkversion(L);
+    open_libraries(L);
+    lua_gc(L, LUA_GCRESTART);
+    lua_gc(L, LUA_GCGEN, 0, 0);
+    int ok = argc <= 1 ? run_hook(L, argv[0] ? argv[0] : progname)
+                       : run_interpreter(L, argv, argc);
+    lua_pushboolean(L, ok);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    lua_State *L = luaL_newstate();
+    if (L == NULL) {
+        l_message("cannot create state: not enough memory");
+        return EXIT_FAILURE;
+    }
+    lua_gc(L, LUA_GCSTOP);
+    lua_pushcfunction(L, pmain);
+    lua_pushinteger(L, argc);
+    lua_pushlightuserdata(L, argv);
+    int status = lua_pcall(L, 2, 1, 0);
+    int ok = lua_toboolean(L, -1);
+    report(L, status);
+    lua_close(L);
+    return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,57 @@
+/* outcome.c - byte buffers and command outcomes (see outcome.h). */
+#include "outcome.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int bytebuf_reserve(bytebuf *b, size_t n)
+{
+    if (b->cap - b->len > n && b->data != NULL)
+        return 0;
+    if (n > SIZE_MAX / 2 - b->len) {
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t want = b->len + n + 1;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < want)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (p == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int bytebuf_append(bytebuf *b, const void *p, size_t n)
+{
+    if (bytebuf_reserve(b, n) != 0)
+        return -1;
+    if (n > 0)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+void bytebuf_free(bytebuf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void outcome_free(outcome *o)
+{
+    bytebuf_free(&o->out);
+    bytebuf_free(&o->err);
+    o->kind = OUTCOME_EXITED;
+    o->code = 0;
+    o->message[0] = '\0';
+}

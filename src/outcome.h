@@ -1,0 +1,43 @@
+/*
+ * outcome.h - what running one hook command produced.
+ *
+ * Shared by both transports (exec in spawn.c, the agent socket in agent.c)
+ * and by juju.c, which turns it into Lua values. Pure C: never includes lua.h.
+ */
+#ifndef DISPATCH_OUTCOME_H
+#define DISPATCH_OUTCOME_H
+
+#include <stddef.h>
+
+/* A growable byte buffer, always NUL-terminated when data != NULL. */
+typedef struct bytebuf {
+    char *data;
+    size_t len;
+    size_t cap;
+} bytebuf;
+
+/* Append n bytes; 0 on success, -1 (errno ENOMEM) when memory ran out. */
+int bytebuf_append(bytebuf *b, const void *p, size_t n);
+/* Make room for at least n more bytes; 0 or -1. */
+int bytebuf_reserve(bytebuf *b, size_t n);
+/* Release the memory and reset to empty. Safe to call twice. */
+void bytebuf_free(bytebuf *b);
+
+enum outcome_kind {
+    OUTCOME_EXITED = 0,  /* the command ran; code is its exit status */
+    OUTCOME_SIGNALED,    /* the command was killed; code is the signal */
+    OUTCOME_NOT_STARTED  /* it never ran; code is an errno, message says why */
+};
+
+typedef struct outcome {
+    enum outcome_kind kind;
+    int code;
+    bytebuf out;        /* everything the command wrote to stdout */
+    bytebuf err;        /* everything the command wrote to stderr */
+    char message[512];  /* OUTCOME_NOT_STARTED: a human sentence */
+} outcome;
+
+/* Free both buffers and reset to a zeroed outcome. Safe to call twice. */
+void outcome_free(outcome *o);
+
+#endif
