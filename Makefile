@@ -26,15 +26,16 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -DDISPATCH_VERSION='"$(VERSION)"'
 
 B := build
-PURE_SRC := $(filter-out src/juju.c src/main.c,$(wildcard src/*.c))
-MOD_SRC  := src/juju.c $(B)/embedded_module.c
+# Pure C (no lua.h): unit-tested on its own. The rest talks to Lua.
+PURE_SRC := $(filter-out src/juju.c src/main.c src/json_decode.c,$(wildcard src/*.c))
+MOD_SRC  := src/juju.c src/json_decode.c $(B)/embedded_module.c
 HOST_SRC := src/main.c $(B)/embedded_lua.c
 
 DEB_PKGS := build-essential liblua5.4-dev lua5.4 lua-cjson-dev lua-cjson \
             lua-busted lua-check lua-ldoc lua-yaml golang-go clang \
             libclang-rt-14-dev valgrind
 
-.PHONY: all deps test check-c check-lua check-unit check-integration \
+.PHONY: all deps test check-c check-go check-lua check-unit check-integration \
         check-asan check-valgrind bench fuzz install clean lint doc
 
 all: deps $(B)/dispatch $(B)/juju.so
@@ -97,8 +98,10 @@ $(B)/ctest/%: tests/c/%.c tests/c/ctest.h $(PURE_SRC) $(HDRS) | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -Itests/c -o $@ $< $(PURE_SRC)
 
-check-c: $(C_TESTS) $(TEST_TOOLS)
+check-c: $(C_TESTS) $(TEST_TOOLS) $(B)/fuzz_gob_replay
 	@set -e; for t in $(C_TESTS); do echo "== $$t"; B=$(CURDIR)/$(B) $$t; done
+	@echo "== gob fuzz corpus and crash reproducers"
+	$(B)/fuzz_gob_replay tests/fuzz/corpus/* $(wildcard tests/fuzz/regressions/*)
 
 # ---------------------------------------------------------------- Lua tests
 # DISPATCH and JUJU_CPATH pick the build under test (check-asan overrides).
@@ -107,8 +110,12 @@ JUJU_CPATH   ?= $(CURDIR)/$(B)/?.so
 TEST_ENV := DISPATCH=$(DISPATCH_BIN) JUJU_CPATH='$(JUJU_CPATH)' BUILD=$(CURDIR)/$(B) \
             FAKECMD=$(CURDIR)/$(B)/fakecmd FAKE_AGENT=$(CURDIR)/$(B)/fake-agent
 
-check-lua: all
-	$(LUACHECK) -q lua src tests charm-template tools 2>/dev/null || $(LUACHECK) lua src tests tools
+LUA_CHECK_DIRS := $(wildcard lua src tests tools charm-template)
+check-lua: $(B)/.deps
+	$(LUACHECK) -q $(LUA_CHECK_DIRS)
+
+check-go: $(TEST_TOOLS)
+	cd tests/agent && $(GOENV) go vet ./... && $(GOENV) go test ./...
 
 check-unit: all $(TEST_TOOLS)
 	$(TEST_ENV) $(BUSTED) --run=unit
@@ -117,7 +124,7 @@ check-integration: all $(TEST_TOOLS)
 	$(TEST_ENV) tests/helpers/with-transport exec   $(BUSTED) --run=integration
 	$(TEST_ENV) tests/helpers/with-transport socket $(BUSTED) --run=integration
 
-test: all check-c check-lua check-unit check-integration
+test: all check-c check-go check-lua check-unit check-integration check-valgrind
 	@echo "make test: all suites passed"
 
 # ---------------------------------------------------------------- sanitizers
@@ -150,17 +157,24 @@ check-asan: all $(A)/dispatch $(A)/juju.so $(A_CTESTS) $(TEST_TOOLS)
 	  TEST_ENV='$(TEST_ENV) DISPATCH_ASAN_OPTIONS=detect_leaks=1:halt_on_error=1'
 	@echo "make check-asan: all suites passed under ASan+UBSan"
 
-check-valgrind: all $(TEST_TOOLS)
-	tests/helpers/valgrind-check $(CURDIR)/$(B)/dispatch
+# valgrind cannot see malloc in a static binary: check a dynamic build.
+$(B)/dispatch-dyn: $(HOST_SRC) $(MOD_SRC) $(PURE_SRC) $(HDRS) | $(B)/.deps
+	$(CC) $(CFLAGS) $(LUA_INC) -Isrc -o $@ $(HOST_SRC) $(MOD_SRC) $(PURE_SRC) \
+	  $(LIBDIR)/liblua5.4-cjson.a $(LIBDIR)/liblua5.4.a -lm -ldl
+check-valgrind: $(B)/dispatch-dyn $(TEST_TOOLS)
+	$(TEST_ENV) tests/helpers/valgrind-check $(CURDIR)/$(B)/dispatch-dyn
 
 # ---------------------------------------------------------------- fuzzing
 FUZZ_SECONDS ?= 180
 $(B)/fuzz_gob: tests/fuzz/fuzz_gob.c $(PURE_SRC) $(HDRS) | $(B)/.deps
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ $< $(PURE_SRC)
+# The fuzz target without libFuzzer: replays files once each (part of make test).
+$(B)/fuzz_gob_replay: tests/fuzz/fuzz_gob.c tests/fuzz/replay.c $(PURE_SRC) $(HDRS) | $(B)/.deps
+	$(CC) $(CFLAGS) -Isrc -o $@ tests/fuzz/fuzz_gob.c tests/fuzz/replay.c $(PURE_SRC)
 fuzz: $(B)/fuzz_gob
 	@mkdir -p $(B)/fuzz-corpus
 	$(B)/fuzz_gob -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	  -artifact_prefix=tests/fuzz/ $(B)/fuzz-corpus tests/fuzz/corpus
+	  -artifact_prefix=tests/fuzz/regressions/ $(B)/fuzz-corpus tests/fuzz/corpus
 
 # ---------------------------------------------------------------- bench
 bench: all $(TEST_TOOLS) $(B)/bench-trivial $(B)/bench-spawn

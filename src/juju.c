@@ -11,7 +11,7 @@
  *   3. run it through the seam: a Lua runner set by tests, else
  *      transport_run (exec or the agent socket), with no Lua calls while a
  *      process or socket is in flight;
- *   4. decode JSON (integral numbers to integers, null to nil), shape the
+ *   4. decode JSON (json_decode.c: integers stay integers, null is nil), shape the
  *      result in src/marshal.lua, or raise a juju.Error table.
  *
  * Every C resource held across Lua calls (the command's captured output, the
@@ -35,6 +35,7 @@
 #include "lualib.h"
 
 #include "embedded.h"
+#include "json_decode.h"
 #include "outcome.h"
 #include "rfc3339.h"
 #include "transport.h"
@@ -46,7 +47,6 @@
 int luaopen_juju(lua_State *L);
 
 /* Registry keys: addresses of statics cannot collide with anyone else's. */
-static const char REG_DECODE = 'd';   /* cjson.decode */
 static const char REG_RUNNER = 'r';   /* the Lua runner, or absent */
 static const char REG_MARSHAL = 'm';  /* src/marshal.lua's table */
 static const char REG_ERROR = 'e';    /* juju.Error */
@@ -889,61 +889,6 @@ static int raise_error(lua_State *L, struct call *k, int rc, int sig, const char
 
 /* ------------------------------------------------------------ results */
 
-/*
- * Turn the cjson value at idx into plain Lua: cjson.null (a NULL light
- * userdata) becomes nil, integral numbers become integers. Recursive, with
- * a stack check per level (cjson bounds the depth).
- */
-static void normalize_json(lua_State *L, int idx)
-{
-    idx = lua_absindex(L, idx);
-    luaL_checkstack(L, 4, "JSON nests too deeply");
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        int t = lua_type(L, -1);
-        if (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL) {
-            lua_pushvalue(L, -2);
-            lua_pushnil(L);
-            lua_rawset(L, idx);   /* clearing an existing field is allowed during next */
-        } else if (t == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-            lua_Number x = lua_tonumber(L, -1);
-            lua_Integer n;
-            if (x == floor(x) && fabs(x) <= 9007199254740992.0 && lua_numbertointeger(x, &n)) {
-                lua_pushvalue(L, -2);
-                lua_pushinteger(L, n);
-                lua_rawset(L, idx);
-            }
-        } else if (t == LUA_TTABLE) {
-            normalize_json(L, -1);
-        }
-        lua_pop(L, 1);
-    }
-}
-
-/* Decode the JSON string at idx; pushes the value or returns 0 with an error message pushed. */
-static int decode_json(lua_State *L, int idx)
-{
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_DECODE);
-    lua_pushvalue(L, idx);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK)
-        return 0;
-    int t = lua_type(L, -1);
-    if (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL) {
-        lua_pop(L, 1);
-        lua_pushnil(L);
-    } else if (t == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-        lua_Number x = lua_tonumber(L, -1);
-        lua_Integer n;
-        if (x == floor(x) && fabs(x) <= 9007199254740992.0 && lua_numbertointeger(x, &n)) {
-            lua_pop(L, 1);
-            lua_pushinteger(L, n);
-        }
-    } else if (t == LUA_TTABLE) {
-        normalize_json(L, -1);
-    }
-    return 1;
-}
-
 static void push_stripped(lua_State *L, int idx)
 {
     size_t len;
@@ -985,7 +930,9 @@ static int l_hookcmd(lua_State *L)
     }
     if (!k.c->json)
         return 0;
-    if (!decode_json(L, rc + 1)) {
+    size_t outlen;
+    const char *out = lua_tolstring(L, rc + 1, &outlen);
+    if (!json_decode(L, out, outlen)) {
         const char *why = lua_tostring(L, -1);
         lua_pushfstring(L, "output is not valid JSON (%s)", why ? why : "?");
         return raise_error(L, &k, rc, 0, lua_tostring(L, -1));
@@ -1081,21 +1028,8 @@ static void load_marshal(lua_State *L)
     lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL);
 }
 
-static void load_cjson_decode(lua_State *L)
-{
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "cjson");
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, "decode");
-    if (!lua_isfunction(L, -1))
-        luaL_error(L, "juju: cjson.decode is missing");
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_DECODE);
-    lua_pop(L, 1);
-}
-
 int luaopen_juju(lua_State *L)
 {
-    load_cjson_decode(L);
     load_marshal(L);
 
     if (luaL_newmetatable(L, GUARD_MT)) {
