@@ -18,6 +18,19 @@
  * secret directory) lives in a "call guard" userdata marked to-be-closed, so
  * a Lua error anywhere releases it at once (and __gc backs that up).
  */
+
+/***
+Juju's hook commands as Lua functions.
+
+One function per hook command, named as in ops.hookcmds (`config_get`,
+`relation_set`, `status_set`, ...): positional parameters first, then one
+options table; a table standing where an optional positional parameter would
+be is the options table. Results are plain tables (JSON integers as
+integers, null as nil); a failed command raises a `juju.Error` table
+(`returncode`, `cmd`, `stdout`, `stderr`, `signal`, `message`).
+See README.md for the full list and ../shared/API.md for the contract.
+@module juju
+*/
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -443,9 +456,15 @@ static int truthy_param(lua_State *L, const struct call *k, int p)
     return lua_toboolean(L, k->base + p);
 }
 
-/* Append the string on top of the stack to argv (pops it). */
+/* Append the string on top of the stack to argv (pops it). A NUL byte would
+ * silently cut the argument short on exec, so it is refused. */
 static void argv_push(lua_State *L, const struct call *k)
 {
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (strlen(s) != len)
+        luaL_error(L, "bad argument to '%s' (text for the command line contains a NUL byte)",
+                   k->c->name);
     lua_rawseti(L, k->argv, (lua_Integer)luaL_len(L, k->argv) + 1);
 }
 
