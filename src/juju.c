@@ -63,6 +63,7 @@ int luaopen_juju(lua_State *L);
 static const char REG_RUNNER = 'r';   /* the Lua runner, or absent */
 static const char REG_MARSHAL = 'm';  /* src/marshal.lua's table */
 static const char REG_ERROR = 'e';    /* juju.Error */
+static const char REG_TRANSPORT = 't'; /* closes the transport when the state closes */
 
 #define GUARD_MT "juju.CallGuard"
 
@@ -865,8 +866,8 @@ static int run_command(lua_State *L, struct call *k)
     lua_pushlstring(L, o->err.data ? o->err.data : "", o->err.len);
     if (o->kind == OUTCOME_NOT_STARTED) {
         if (o->code == ENOENT)
-            lua_pushfstring(L, "%s (hook commands are only on PATH inside a Juju hook: "
-                               "is this running in one?)", o->message);
+            lua_pushfstring(L, "%s (not running inside a Juju hook? hook commands "
+                               "are only on PATH there)", o->message);
         else
             lua_pushstring(L, o->message);
     } else {
@@ -1047,6 +1048,14 @@ static void load_marshal(lua_State *L)
     lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL);
 }
 
+/* Closing the Lua state closes the agent connection (if any) too. */
+static int transport_gc(lua_State *L)
+{
+    (void)L;
+    transport_reset();
+    return 0;
+}
+
 int luaopen_juju(lua_State *L)
 {
     load_marshal(L);
@@ -1058,6 +1067,13 @@ int luaopen_juju(lua_State *L)
         lua_setfield(L, -2, "__close");
     }
     lua_pop(L, 1);
+
+    lua_newuserdatauv(L, 0, 0);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, transport_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_TRANSPORT);
 
     lua_createtable(L, 0, (int)NCOMMANDS + 8);
     for (size_t i = 0; i < NCOMMANDS; i++) {

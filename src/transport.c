@@ -1,0 +1,182 @@
+/* transport.c - exec or the agent socket, chosen once (see transport.h). */
+#include "transport.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "spawn_capture.h"
+
+enum mode { MODE_UNSET = 0, MODE_EXEC, MODE_SOCKET };
+
+static enum mode mode;
+static int forced;            /* DISPATCH_TRANSPORT=socket: no fallback */
+static agent_conn *conn;      /* kept open for every call of the process */
+static int note_pending;      /* the fallback sentence is not delivered yet */
+static char note_text[512];
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+static void select_mode(void)
+{
+    const char *t = env("DISPATCH_TRANSPORT");
+    const char *net = env("JUJU_AGENT_SOCKET_NETWORK");
+    forced = 0;
+    if (t != NULL && strcmp(t, "exec") == 0) {
+        mode = MODE_EXEC;
+    } else if (t != NULL && strcmp(t, "socket") == 0) {
+        mode = MODE_SOCKET;
+        forced = 1;
+    } else if (env("JUJU_CONTEXT_ID") && env("JUJU_AGENT_SOCKET_ADDRESS") &&
+               net != NULL && strcmp(net, "unix") == 0) {
+        mode = MODE_SOCKET;
+    } else {
+        /* also tcp/TLS (legacy pod-spec operators): jujuc handles those */
+        mode = MODE_EXEC;
+    }
+}
+
+const char *transport_name(void)
+{
+    if (mode == MODE_UNSET)
+        select_mode();
+    return mode == MODE_SOCKET ? "socket" : "exec";
+}
+
+void transport_reset(void)
+{
+    agent_close(conn);
+    conn = NULL;
+    mode = MODE_UNSET;
+    forced = 0;
+    note_pending = 0;
+}
+
+static int run_exec(const char *const argv[], const char *stdin_data, size_t stdin_len,
+                    outcome *o)
+{
+    return spawn_capture(argv, NULL, stdin_data, stdin_len, o);
+}
+
+/* What jujuc prints when it gives up before the call: code 1, "ERROR ...". */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int fail(outcome *o, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    o->kind = OUTCOME_EXITED;
+    o->code = 1;
+    o->err.len = 0;
+    if (bytebuf_append(&o->err, "ERROR ", 6) != 0 ||
+        bytebuf_append(&o->err, msg, strlen(msg)) != 0 ||
+        bytebuf_append(&o->err, "\n", 1) != 0)
+        o->err.len = 0;
+    return 0;
+}
+
+/* Request.Dir: the absolute, resolved working directory (malloc'd). */
+static char *working_dir(void)
+{
+    char *cwd = getcwd(NULL, 0);
+    if (cwd == NULL)
+        return NULL;
+    char *real = realpath(cwd, NULL);
+    int saved = errno;
+    free(cwd);
+    errno = saved;
+    return real;
+}
+
+static int run_socket(const char *const argv[], const char *stdin_data, size_t stdin_len,
+                      outcome *o, const char **note)
+{
+    const char *ctx = env("JUJU_CONTEXT_ID");
+    const char *addr = env("JUJU_AGENT_SOCKET_ADDRESS");
+    const char *net = env("JUJU_AGENT_SOCKET_NETWORK");
+    const char *missing = !ctx ? "JUJU_CONTEXT_ID" : !addr ? "JUJU_AGENT_SOCKET_ADDRESS"
+                        : !net ? "JUJU_AGENT_SOCKET_NETWORK" : NULL;
+    if (missing != NULL || strcmp(net, "unix") != 0) {
+        if (!forced) {             /* the environment changed under us */
+            mode = MODE_EXEC;
+            return run_exec(argv, stdin_data, stdin_len, o);
+        }
+        if (missing != NULL)
+            return fail(o, "%s not set", missing);
+        return fail(o, "the agent socket network is %s; only unix is supported", net);
+    }
+
+    char *dir = working_dir();
+    if (dir == NULL)
+        return fail(o, "cannot get the working directory: %s", strerror(errno));
+
+    if (conn == NULL) {
+        char why[256];
+        conn = agent_open(addr, why, sizeof why);
+        if (conn == NULL) {
+            free(dir);
+            if (forced)
+                return fail(o, "cannot connect to unit agent at %s: %s", addr, why);
+            snprintf(note_text, sizeof note_text,
+                     "agent socket %s unreachable (%s); using hook command processes", addr, why);
+            note_pending = 1;
+            if (note != NULL) {
+                *note = note_text;
+                note_pending = 0;
+            }
+            mode = MODE_EXEC;
+            return run_exec(argv, stdin_data, stdin_len, o);
+        }
+    }
+
+    size_t nargs = 0;
+    while (argv[1 + nargs] != NULL)
+        nargs++;
+    const char *slash = strrchr(argv[0], '/');
+    struct agent_request req = {
+        .context_id = ctx,
+        .dir = dir,
+        .command = slash ? slash + 1 : argv[0],
+        .args = argv + 1,
+        .nargs = nargs,
+        .stdin_data = stdin_data,
+        .stdin_len = stdin_len,
+        .token = env("JUJU_AGENT_TOKEN"),
+    };
+    if (agent_call(conn, &req, o) != 0) {
+        /* dead: the next call opens a fresh connection */
+        agent_close(conn);
+        conn = NULL;
+    }
+    free(dir);
+    return 0;
+}
+
+int transport_run(const char *const argv[], const char *stdin_data,
+                  size_t stdin_len, outcome *o, const char **note)
+{
+    if (note != NULL) {
+        *note = NULL;
+        if (note_pending) {
+            *note = note_text;
+            note_pending = 0;
+        }
+    }
+    if (mode == MODE_UNSET)
+        select_mode();
+    if (mode == MODE_SOCKET && argv != NULL && argv[0] != NULL)
+        return run_socket(argv, stdin_data, stdin_len, o, note);
+    return run_exec(argv, stdin_data, stdin_len, o);
+}

@@ -1,0 +1,3 @@
+module dispatch/tests/agent
+
+go 1.19

@@ -1,0 +1,846 @@
+/*
+ * test_agent.c - the agent socket client (src/agent.c) against real unix
+ * sockets: a forked in-test server that reads our requests with the gob
+ * decoder and answers with replies built like Go's net/rpc server, plus
+ * hostile servers; and build/fake-agent (Go net/rpc) when $B has it.
+ * The server child checks what it received and reports through its exit
+ * status. The transport selection (src/transport.c) is tested here too,
+ * with the same servers.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "ctest.h"
+#include "gob.h"
+#include "transport.h"
+
+#define NEEDS_STDIN "hook tool requires stdin, none supplied"
+
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1;   /* the DIR's own fd */
+}
+
+/* ---------------------------------------------------------------- server side */
+
+struct srv_conn {
+    int fd;
+    gob_types *types;
+    bytebuf buf;
+    size_t pos;
+    int header_defined, body_defined, error_defined;
+};
+
+struct req_seen {
+    int defs;
+    uint64_t seq;
+    char ctx[64], dir[256], cmd[64], token[64];
+    size_t nargs;
+    char args[4][64];
+    int stdin_set;
+    size_t stdin_len;
+    char stdin_head[64];
+};
+
+static void child_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "server: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    _exit(3);
+}
+
+static void copy_str(char *dst, size_t cap, const unsigned char *raw, size_t len)
+{
+    uint64_t n;
+    int pre = gob_get_uint(raw, len, &n);
+    if (pre <= 0 || n > len - (size_t)pre)
+        child_fail("bad string");
+    size_t m = n < cap - 1 ? (size_t)n : cap - 1;
+    memcpy(dst, raw + pre, m);
+    dst[m] = '\0';
+}
+
+static int on_field(void *ud, const char *name, int64_t type_id, const unsigned char *raw, size_t len)
+{
+    struct req_seen *r = ud;
+    uint64_t u = 0;
+    (void)type_id;
+    if (strcmp(name, "Seq") == 0) {
+        gob_get_uint(raw, len, &u);
+        r->seq = u;
+    } else if (strcmp(name, "ContextId") == 0) {
+        copy_str(r->ctx, sizeof r->ctx, raw, len);
+    } else if (strcmp(name, "Dir") == 0) {
+        copy_str(r->dir, sizeof r->dir, raw, len);
+    } else if (strcmp(name, "CommandName") == 0) {
+        copy_str(r->cmd, sizeof r->cmd, raw, len);
+    } else if (strcmp(name, "Token") == 0) {
+        copy_str(r->token, sizeof r->token, raw, len);
+    } else if (strcmp(name, "StdinSet") == 0) {
+        gob_get_uint(raw, len, &u);
+        r->stdin_set = (int)u;
+    } else if (strcmp(name, "Stdin") == 0) {
+        int pre = gob_get_uint(raw, len, &u);
+        r->stdin_len = (size_t)u;
+        copy_str(r->stdin_head, sizeof r->stdin_head, raw, len);
+        (void)pre;
+    } else if (strcmp(name, "Args") == 0) {
+        int pre = gob_get_uint(raw, len, &u);
+        r->nargs = (size_t)u;
+        size_t off = (size_t)pre;
+        for (size_t i = 0; i < r->nargs && i < 4; i++) {
+            uint64_t sl;
+            int p2 = gob_get_uint(raw + off, len - off, &sl);
+            copy_str(r->args[i], sizeof r->args[i], raw + off, len - off);
+            off += (size_t)p2 + (size_t)sl;
+        }
+    }
+    return 0;
+}
+
+/* Read one request (header + body). 0, or -1 at EOF before it started. */
+static int read_request(struct srv_conn *sc, struct req_seen *r)
+{
+    memset(r, 0, sizeof *r);
+    int values = 0;
+    while (values < 2) {
+        size_t len = 0;
+        int pre = gob_frame((unsigned char *)sc->buf.data + sc->pos, sc->buf.len - sc->pos, &len,
+                            NULL, 0);
+        if (pre < 0)
+            child_fail("bad frame");
+        if (pre == 0 || sc->buf.len - sc->pos < (size_t)pre + len) {
+            char tmp[65536];
+            ssize_t n = read(sc->fd, tmp, sizeof tmp);
+            if (n <= 0) {
+                if (values == 0 && sc->buf.len == sc->pos)
+                    return -1;
+                child_fail("EOF inside a request");
+            }
+            bytebuf_append(&sc->buf, tmp, (size_t)n);
+            continue;
+        }
+        char err[256];
+        int rc = gob_decode_message(sc->types, (unsigned char *)sc->buf.data + sc->pos + pre, len,
+                                    on_field, r, err, sizeof err);
+        if (rc < 0)
+            child_fail("decode: %s", err);
+        if (rc == 0)
+            r->defs++;
+        values += rc;
+        sc->pos += (size_t)pre + len;
+    }
+    return 0;
+}
+
+static void write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;   /* the client may have gone; that is its test */
+        c += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Reply like Go's server: each type defined the first time it is needed. */
+static void reply(struct srv_conn *sc, uint64_t seq, int64_t code, const char *out,
+                  const char *err, const char *error)
+{
+    struct gob_reply r = { 0 };
+    r.code = code;
+    if (out)
+        bytebuf_append(&r.out, out, strlen(out));
+    if (err)
+        bytebuf_append(&r.err, err, strlen(err));
+    if (error)
+        bytebuf_append(&r.error, error, strlen(error));
+    bytebuf b = { 0 };
+    int *defined = error ? &sc->error_defined : &sc->body_defined;
+    gob_put_jujuc_reply(&b, 68, !sc->header_defined, error ? 70 : 69, !*defined, seq, &r);
+    sc->header_defined = 1;
+    *defined = 1;
+    write_all(sc->fd, b.data, b.len);
+    bytebuf_free(&b);
+    gob_reply_free(&r);
+}
+
+static void srv_accept(int lfd, struct srv_conn *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->fd = accept(lfd, NULL, NULL);
+    if (sc->fd < 0)
+        child_fail("accept: %s", strerror(errno));
+    sc->types = gob_types_new();
+}
+
+static void srv_close(struct srv_conn *sc)
+{
+    close(sc->fd);
+    gob_types_free(sc->types);
+    bytebuf_free(&sc->buf);
+}
+
+#define EXPECT(cond) do { if (!(cond)) child_fail("line %d: %s", __LINE__, #cond); } while (0)
+
+/* ---------------------------------------------------------------- scenarios */
+
+static void sc_normal(int lfd)
+{
+    struct srv_conn sc;
+    struct req_seen r;
+    srv_accept(lfd, &sc);
+    EXPECT(read_request(&sc, &r) == 0);
+    EXPECT(r.defs == 3 && r.seq == 0);
+    EXPECT(strcmp(r.ctx, "ctx-1") == 0 && strcmp(r.dir, "/charm") == 0);
+    EXPECT(strcmp(r.cmd, "config-get") == 0 && r.nargs == 2);
+    EXPECT(strcmp(r.args[0], "--format=json") == 0 && strcmp(r.args[1], "key") == 0);
+    EXPECT(r.stdin_set == 0 && strcmp(r.token, "tok") == 0);
+    reply(&sc, r.seq, 0, "\"v\"\n", "warn\n", NULL);
+    EXPECT(read_request(&sc, &r) == -1);   /* the client closed */
+    srv_close(&sc);
+}
+
+static void sc_three(int lfd)
+{
+    struct srv_conn sc;
+    struct req_seen r;
+    srv_accept(lfd, &sc);
+    for (uint64_t i = 0; i < 3; i++) {
+        EXPECT(read_request(&sc, &r) == 0);
+        EXPECT(r.seq == i);
+        EXPECT(r.defs == (i == 0 ? 3 : 0));   /* the preamble only once */
+        char out[32];
+        snprintf(out, sizeof out, "call %d\n", (int)i);
+        reply(&sc, r.seq, (int64_t)i, out, NULL, NULL);
+    }
+    EXPECT(read_request(&sc, &r) == -1);
+    srv_close(&sc);
+}
+
+static void sc_stdin_retry(int lfd)
+{
+    struct srv_conn sc;
+    struct req_seen r;
+    srv_accept(lfd, &sc);
+    EXPECT(read_request(&sc, &r) == 0);
+    EXPECT(r.seq == 0 && r.stdin_set == 0);
+    reply(&sc, r.seq, 0, NULL, NULL, NEEDS_STDIN);
+    EXPECT(read_request(&sc, &r) == 0);
+    EXPECT(r.seq == 1 && r.defs == 0 && r.stdin_set == 1 && r.stdin_len == 0);
+    EXPECT(strcmp(r.cmd, "relation-set") == 0 && r.nargs == 2);
+    reply(&sc, r.seq, 0, "retried\n", NULL, NULL);
+    /* a later call on the same connection carries on from Seq 2 */
+    EXPECT(read_request(&sc, &r) == 0);
+    EXPECT(r.seq == 2 && r.stdin_set == 0);
+    reply(&sc, r.seq, 0, "next\n", NULL, NULL);
+    EXPECT(read_request(&sc, &r) == -1);
+    srv_close(&sc);
+}
+
+static void sc_stdin_presend(int lfd)
+{
+    struct srv_conn sc;
+    struct req_seen r;
+    srv_accept(lfd, &sc);
+    EXPECT(read_request(&sc, &r) == 0);
+    EXPECT(r.stdin_set == 1 && r.stdin_len == 5 && strcmp(r.stdin_head, "a: b\n") == 0);
+    reply(&sc, r.seq, 0, NULL, NULL, NULL);
+    EXPECT(read_request(&sc, &r) == -1);
+    srv_close(&sc);
+}
+
+static void sc_rpc_error(int lfd)
+{
+    struct srv_conn sc;
+    struct req_seen r;
+    srv_accept(lfd, &sc);
+    EXPECT(read_request(&sc, &r) == 0);
+    reply(&sc, r.seq, 0, NULL, NULL, "bad request: unknown command: nope");
+    EXPECT(read_request(&sc, &r) == 0);
+    EXPECT(r.seq == 1);
+    reply(&sc, r.seq, 0, "fine\n", NULL, NULL);
+    EXPECT(read_request(&sc, &r) == -1);
+    srv_close(&sc);
+}
+
+static void sc_close_mid_reply(int lfd)
+{
+    struct srv_conn sc;
+    struct req_seen r;
+    srv_accept(lfd, &sc);
+    EXPECT(read_request(&sc, &r) == 0);
+    struct gob_reply g = { 0 };
+    bytebuf_append(&g.out, "never\n", 6);
+    bytebuf b = { 0 };
+    gob_put_jujuc_reply(&b, 68, 1, 69, 1, r.seq, &g);
+    write_all(sc.fd, b.data, b.len / 2);
+    bytebuf_free(&b);
+    gob_reply_free(&g);
+    srv_close(&sc);
+    /* the client's next connection is a fresh stream */
+    srv_accept(lfd, &sc);
+    EXPECT(read_request(&sc, &r) == 0);
+    EXPECT(r.seq == 0 && r.defs == 3);
+    reply(&sc, r.seq, 0, "again\n", NULL, NULL);
+    EXPECT(read_request(&sc, &r) == -1);
+    srv_close(&sc);
+}
+
+/* Bytes a hostile server answers with, one connection each. */
+static const char *const hostile[] = {
+    "\xfc\x40\x00\x00\x00\xff\x87",                       /* a 1 GiB message */
+    "\xf7\x01\x02\x03\x04\x05\x06\x07\x08\x09",           /* a 9-byte length */
+    "\x03\xff\x90\x00",                                   /* value of an undefined type */
+    "garbage garbage garbage garbage",
+    "\x3a\xff\x87\x03\x01\x01",                           /* truncated, then closed */
+    "",                                                   /* closed without a word */
+};
+#define NHOSTILE (sizeof hostile / sizeof hostile[0])
+
+static void sc_hostile(int lfd)
+{
+    struct srv_conn sc;
+    struct req_seen r;
+    for (size_t i = 0; i < NHOSTILE + 2; i++) {
+        srv_accept(lfd, &sc);
+        EXPECT(read_request(&sc, &r) == 0);
+        if (i < NHOSTILE) {
+            write_all(sc.fd, hostile[i], strlen(hostile[i]));
+        } else if (i == NHOSTILE) {
+            reply(&sc, r.seq + 5, 0, "wrong seq\n", NULL, NULL);    /* Seq mismatch */
+        } else {
+            reply(&sc, r.seq, INT64_C(1) << 40, NULL, NULL, NULL);  /* Code not an int */
+        }
+        srv_close(&sc);
+    }
+}
+
+static void sc_gone(int lfd)
+{
+    struct srv_conn sc;
+    srv_accept(lfd, &sc);
+    srv_close(&sc);   /* before reading anything: the client's send fails */
+}
+
+/* ---------------------------------------------------------------- harness */
+
+struct server {
+    pid_t pid;
+    char addr[108];
+    char dir[64];
+};
+
+static int counter;
+
+static void start_server(struct server *s, int abstract, void (*fn)(int))
+{
+    memset(s, 0, sizeof *s);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    socklen_t len;
+    if (abstract) {
+        snprintf(s->addr, sizeof s->addr, "@dispatch-test-agent-%d-%d", (int)getpid(), counter++);
+        size_t n = strlen(s->addr);
+        memcpy(sa.sun_path + 1, s->addr + 1, n - 1);
+        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    } else {
+        snprintf(s->dir, sizeof s->dir, "/tmp/dispatch-agent-XXXXXX");
+        if (mkdtemp(s->dir) == NULL)
+            abort();
+        snprintf(s->addr, sizeof s->addr, "%s/agent.socket", s->dir);
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", s->addr);
+        len = sizeof sa;
+    }
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, len) != 0 || listen(lfd, 8) != 0)
+        abort();
+    fflush(NULL);
+    s->pid = fork();
+    if (s->pid == 0) {
+        fn(lfd);
+        _exit(0);
+    }
+    close(lfd);
+}
+
+/* The server child's verdict: 0 when everything it checked held. */
+static int finish_server(struct server *s)
+{
+    int status = 0;
+    while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (s->dir[0]) {
+        unlink(s->addr);
+        rmdir(s->dir);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static const char *const cg_args[] = { "--format=json", "key" };
+static const struct agent_request config_get = {
+    .context_id = "ctx-1", .dir = "/charm", .command = "config-get",
+    .args = cg_args, .nargs = 2, .token = "tok",
+};
+
+static int err_is(const outcome *o, const char *prefix)
+{
+    return o->err.data != NULL && strncmp(o->err.data, prefix, strlen(prefix)) == 0 &&
+           o->err.data[o->err.len - 1] == '\n';
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void normal_reply_on(int abstract)
+{
+    struct server s;
+    start_server(&s, abstract, sc_normal);
+    char err[256] = "";
+    agent_conn *c = agent_open(s.addr, err, sizeof err);
+    CHECK(c != NULL);
+    if (c == NULL) {
+        fprintf(stderr, "  open %s: %s\n", s.addr, err);
+        finish_server(&s);
+        return;
+    }
+    outcome o = { 0 };
+    CHECK_EQ_INT(agent_call(c, &config_get, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 0);
+    CHECK_EQ_STR(o.out.data, "\"v\"\n");
+    CHECK_EQ_STR(o.err.data, "warn\n");
+    CHECK(agent_alive(c));
+    outcome_free(&o);
+    agent_close(c);
+    CHECK_EQ_INT(finish_server(&s), 0);
+}
+
+TEST(normal_reply_path_socket) { normal_reply_on(0); }
+TEST(normal_reply_abstract_socket) { normal_reply_on(1); }
+
+TEST(three_calls_one_connection)
+{
+    struct server s;
+    start_server(&s, 0, sc_three);
+    agent_conn *c = agent_open(s.addr, NULL, 0);
+    CHECK(c != NULL);
+    for (int i = 0; c && i < 3; i++) {
+        outcome o = { 0 };
+        char want[32];
+        snprintf(want, sizeof want, "call %d\n", i);
+        CHECK_EQ_INT(agent_call(c, &config_get, &o), 0);
+        CHECK_EQ_INT(o.code, i);
+        CHECK_EQ_STR(o.out.data, want);
+        outcome_free(&o);
+    }
+    agent_close(c);
+    CHECK_EQ_INT(finish_server(&s), 0);
+}
+
+TEST(stdin_retry)
+{
+    struct server s;
+    start_server(&s, 0, sc_stdin_retry);
+    agent_conn *c = agent_open(s.addr, NULL, 0);
+    static const char *const args[] = { "--file", "-" };
+    struct agent_request r = { .context_id = "c", .dir = "/d", .command = "relation-set",
+                               .args = args, .nargs = 2 };
+    outcome o = { 0 };
+    CHECK_EQ_INT(agent_call(c, &r, &o), 0);
+    CHECK_EQ_INT(o.code, 0);
+    CHECK_EQ_STR(o.out.data, "retried\n");
+    outcome_free(&o);
+    CHECK_EQ_INT(agent_call(c, &config_get, &o), 0);
+    CHECK_EQ_STR(o.out.data, "next\n");
+    outcome_free(&o);
+    agent_close(c);
+    CHECK_EQ_INT(finish_server(&s), 0);
+}
+
+TEST(stdin_presend)
+{
+    struct server s;
+    start_server(&s, 1, sc_stdin_presend);
+    agent_conn *c = agent_open(s.addr, NULL, 0);
+    struct agent_request r = { .context_id = "c", .dir = "/d", .command = "relation-set",
+                               .stdin_data = "a: b\n", .stdin_len = 5 };
+    outcome o = { 0 };
+    CHECK_EQ_INT(agent_call(c, &r, &o), 0);
+    CHECK_EQ_INT(o.code, 0);
+    CHECK_EQ_INT(o.out.len, 0);
+    outcome_free(&o);
+    agent_close(c);
+    CHECK_EQ_INT(finish_server(&s), 0);
+}
+
+TEST(rpc_error_is_exit_1)
+{
+    struct server s;
+    start_server(&s, 0, sc_rpc_error);
+    agent_conn *c = agent_open(s.addr, NULL, 0);
+    outcome o = { 0 };
+    CHECK_EQ_INT(agent_call(c, &config_get, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 1);
+    CHECK_EQ_STR(o.err.data, "ERROR bad request: unknown command: nope\n");
+    CHECK_EQ_INT(o.out.len, 0);
+    CHECK(agent_alive(c));
+    outcome_free(&o);
+    CHECK_EQ_INT(agent_call(c, &config_get, &o), 0);
+    CHECK_EQ_STR(o.out.data, "fine\n");
+    outcome_free(&o);
+    agent_close(c);
+    CHECK_EQ_INT(finish_server(&s), 0);
+}
+
+TEST(server_closes_mid_reply)
+{
+    struct server s;
+    start_server(&s, 0, sc_close_mid_reply);
+    agent_conn *c = agent_open(s.addr, NULL, 0);
+    outcome o = { 0 };
+    CHECK_EQ_INT(agent_call(c, &config_get, &o), -1);
+    CHECK_EQ_INT(o.code, 1);
+    CHECK(err_is(&o, "ERROR "));
+    CHECK(!agent_alive(c));
+    outcome_free(&o);
+    /* a dead connection refuses further calls */
+    CHECK_EQ_INT(agent_call(c, &config_get, &o), -1);
+    outcome_free(&o);
+    agent_close(c);
+    c = agent_open(s.addr, NULL, 0);
+    CHECK_EQ_INT(agent_call(c, &config_get, &o), 0);
+    CHECK_EQ_STR(o.out.data, "again\n");
+    outcome_free(&o);
+    agent_close(c);
+    CHECK_EQ_INT(finish_server(&s), 0);
+}
+
+TEST(hostile_replies)
+{
+    struct server s;
+    start_server(&s, 0, sc_hostile);
+    for (size_t i = 0; i < NHOSTILE + 2; i++) {
+        agent_conn *c = agent_open(s.addr, NULL, 0);
+        CHECK(c != NULL);
+        outcome o = { 0 };
+        CHECK_EQ_INT(agent_call(c, &config_get, &o), -1);
+        CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+        CHECK_EQ_INT(o.code, 1);
+        CHECK(err_is(&o, "ERROR "));
+        CHECK(!agent_alive(c));
+        outcome_free(&o);
+        agent_close(c);
+    }
+    CHECK_EQ_INT(finish_server(&s), 0);
+}
+
+TEST(peer_gone_is_not_sigpipe)
+{
+    struct server s;
+    start_server(&s, 0, sc_gone);
+    agent_conn *c = agent_open(s.addr, NULL, 0);
+    CHECK_EQ_INT(finish_server(&s), 0);   /* it has closed by now */
+    size_t n = 4 << 20;
+    char *big = calloc(1, n);
+    struct agent_request r = config_get;
+    r.stdin_data = big;
+    r.stdin_len = n;
+    outcome o = { 0 };
+    CHECK_EQ_INT(agent_call(c, &r, &o), -1);   /* EPIPE/ECONNRESET, and we are alive */
+    CHECK(err_is(&o, "ERROR "));
+    outcome_free(&o);
+    free(big);
+    agent_close(c);
+}
+
+TEST(open_errors)
+{
+    char err[256] = "";
+    CHECK(agent_open("/nonexistent/dir/agent.socket", err, sizeof err) == NULL);
+    CHECK(strstr(err, "No such file") != NULL);
+    char longpath[200];
+    memset(longpath, 'x', sizeof longpath - 1);
+    longpath[0] = '/';
+    longpath[sizeof longpath - 1] = '\0';
+    err[0] = '\0';
+    CHECK(agent_open(longpath, err, sizeof err) == NULL);
+    CHECK(strstr(err, "too long") != NULL);
+    longpath[0] = '@';
+    CHECK(agent_open(longpath, err, sizeof err) == NULL);
+    CHECK(strstr(err, "too long") != NULL);
+    char name[64];
+    snprintf(name, sizeof name, "@dispatch-test-nobody-%d", (int)getpid());
+    CHECK(agent_open(name, err, sizeof err) == NULL);
+    CHECK(strstr(err, "refused") != NULL);
+    CHECK(agent_open("", err, sizeof err) == NULL);
+    CHECK(agent_open(NULL, NULL, 0) == NULL);
+    agent_close(NULL);
+}
+
+/* ---------------------------------------------------------------- transport */
+
+static char expect_dir[4096];   /* set before the fork; the child reads it */
+
+static void sc_transport(int lfd)
+{
+    struct srv_conn sc;
+    struct req_seen r;
+    srv_accept(lfd, &sc);
+    for (uint64_t i = 0; i < 2; i++) {
+        EXPECT(read_request(&sc, &r) == 0);
+        EXPECT(r.seq == i && strcmp(r.ctx, "ctx-t") == 0 && strcmp(r.token, "tk") == 0);
+        EXPECT(strcmp(r.dir, expect_dir) == 0);
+        EXPECT(strcmp(r.cmd, "is-leader") == 0 && r.nargs == 1);
+        EXPECT(strcmp(r.args[0], "--format=json") == 0);
+        reply(&sc, r.seq, 0, "true\n", NULL, NULL);
+    }
+    /* the third call finds the connection gone; the fourth reconnects */
+    EXPECT(read_request(&sc, &r) == 0);
+    srv_close(&sc);
+    srv_accept(lfd, &sc);
+    EXPECT(read_request(&sc, &r) == 0);
+    EXPECT(r.seq == 0 && r.defs == 3 && r.stdin_set == 1 && strcmp(r.stdin_head, "in") == 0);
+    reply(&sc, r.seq, 4, "again\n", NULL, NULL);
+    srv_close(&sc);
+}
+
+static void clear_env(void)
+{
+    unsetenv("DISPATCH_TRANSPORT");
+    unsetenv("JUJU_CONTEXT_ID");
+    unsetenv("JUJU_AGENT_SOCKET_ADDRESS");
+    unsetenv("JUJU_AGENT_SOCKET_NETWORK");
+    unsetenv("JUJU_AGENT_TOKEN");
+    transport_reset();
+}
+
+static const char *const echo_argv[] = { "sh", "-c", "echo exec:$0", NULL };
+
+TEST(transport_selection)
+{
+    clear_env();
+    CHECK_EQ_STR(transport_name(), "exec");
+    outcome o = { 0 };
+    const char *note = "x";
+    CHECK_EQ_INT(transport_run(echo_argv, NULL, 0, &o, &note), 0);
+    CHECK_EQ_STR(o.out.data, "exec:sh\n");
+    CHECK(note == NULL);
+    outcome_free(&o);
+
+    setenv("JUJU_CONTEXT_ID", "ctx-t", 1);
+    setenv("JUJU_AGENT_SOCKET_ADDRESS", "@dispatch-test-nothing-here", 1);
+    setenv("JUJU_AGENT_SOCKET_NETWORK", "tcp", 1);
+    transport_reset();
+    CHECK_EQ_STR(transport_name(), "exec");      /* tcp/TLS stays on jujuc */
+    setenv("JUJU_AGENT_SOCKET_NETWORK", "unix", 1);
+    CHECK_EQ_STR(transport_name(), "exec");      /* chosen until reset */
+    transport_reset();
+    CHECK_EQ_STR(transport_name(), "socket");
+    setenv("DISPATCH_TRANSPORT", "exec", 1);
+    transport_reset();
+    CHECK_EQ_STR(transport_name(), "exec");
+    clear_env();
+}
+
+TEST(transport_falls_back_once)
+{
+    clear_env();
+    setenv("JUJU_CONTEXT_ID", "ctx-t", 1);
+    setenv("JUJU_AGENT_SOCKET_ADDRESS", "@dispatch-test-nothing-here", 1);
+    setenv("JUJU_AGENT_SOCKET_NETWORK", "unix", 1);
+    outcome o = { 0 };
+    const char *note = NULL;
+    CHECK_EQ_INT(transport_run(echo_argv, NULL, 0, &o, &note), 0);
+    CHECK_EQ_STR(o.out.data, "exec:sh\n");
+    CHECK(note != NULL && strstr(note, "@dispatch-test-nothing-here") != NULL);
+    CHECK_EQ_STR(transport_name(), "exec");
+    outcome_free(&o);
+    CHECK_EQ_INT(transport_run(echo_argv, NULL, 0, &o, &note), 0);
+    CHECK(note == NULL);
+    outcome_free(&o);
+
+    /* forced: an error outcome, no fallback */
+    setenv("DISPATCH_TRANSPORT", "socket", 1);
+    transport_reset();
+    CHECK_EQ_INT(transport_run(echo_argv, NULL, 0, &o, &note), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 1);
+    CHECK(err_is(&o, "ERROR cannot connect to unit agent at @dispatch-test-nothing-here: "));
+    CHECK_EQ_INT(o.out.len, 0);
+    CHECK_EQ_STR(transport_name(), "socket");
+    outcome_free(&o);
+    unsetenv("JUJU_CONTEXT_ID");
+    CHECK_EQ_INT(transport_run(echo_argv, NULL, 0, &o, &note), 0);
+    CHECK_EQ_STR(o.err.data, "ERROR JUJU_CONTEXT_ID not set\n");
+    outcome_free(&o);
+    clear_env();
+}
+
+TEST(transport_over_the_socket)
+{
+    clear_env();
+    char *cwd = getcwd(NULL, 0);
+    char *real = realpath(cwd, NULL);
+    snprintf(expect_dir, sizeof expect_dir, "%s", real);
+    free(cwd);
+    free(real);
+    struct server s;
+    start_server(&s, 0, sc_transport);
+    setenv("JUJU_CONTEXT_ID", "ctx-t", 1);
+    setenv("JUJU_AGENT_SOCKET_ADDRESS", s.addr, 1);
+    setenv("JUJU_AGENT_SOCKET_NETWORK", "unix", 1);
+    setenv("JUJU_AGENT_TOKEN", "tk", 1);
+    static const char *const argv[] = { "/usr/bin/is-leader", "--format=json", NULL };
+    outcome o = { 0 };
+    const char *note = NULL;
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_INT(transport_run(argv, NULL, 0, &o, &note), 0);
+        CHECK_EQ_STR(o.out.data, "true\n");
+        CHECK(note == NULL);
+        outcome_free(&o);
+    }
+    CHECK_EQ_STR(transport_name(), "socket");
+    CHECK_EQ_INT(transport_run(argv, NULL, 0, &o, &note), 0);
+    CHECK_EQ_INT(o.code, 1);
+    CHECK(err_is(&o, "ERROR "));
+    outcome_free(&o);
+    CHECK_EQ_INT(transport_run(argv, "in", 2, &o, &note), 0);
+    CHECK_EQ_INT(o.code, 4);
+    CHECK_EQ_STR(o.out.data, "again\n");
+    outcome_free(&o);
+    CHECK_EQ_INT(finish_server(&s), 0);
+    clear_env();
+}
+
+/* ---------------------------------------------------------------- Go agent */
+
+static void write_script(const char *dir, const char *name, const char *body)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "#!/bin/sh\n%s\n", body);
+    fclose(f);
+    chmod(path, 0755);
+}
+
+TEST(against_go_fake_agent)
+{
+    const char *b = getenv("B");
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/fake-agent", b ? b : "build");
+    if (access(bin, X_OK) != 0) {
+        printf("(skipping the Go fake agent: %s not built)\n", bin);
+        return;
+    }
+    char dir[] = "/tmp/dispatch-fake-XXXXXX";
+    if (mkdtemp(dir) == NULL)
+        abort();
+    write_script(dir, "is-leader", "echo True");
+    write_script(dir, "relation-set", "printf 'stdin=['; cat; printf ']'; echo oops >&2; exit 3");
+    char sock[300];
+    snprintf(sock, sizeof sock, "@dispatch-test-fake-%d", (int)getpid());
+
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        abort();
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        execl(bin, bin, "-socket", sock, "-bin", dir, "-context", "ctx-9", (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    char ready[16] = "";
+    ssize_t n = read(pfd[0], ready, sizeof ready - 1);
+    CHECK(n == 6 && strcmp(ready, "ready\n") == 0);
+
+    agent_conn *c = agent_open(sock, NULL, 0);
+    CHECK(c != NULL);
+    struct agent_request r = { .context_id = "ctx-9", .dir = dir, .command = "is-leader" };
+    outcome o = { 0 };
+    for (int i = 0; c && i < 3; i++) {
+        CHECK_EQ_INT(agent_call(c, &r, &o), 0);
+        CHECK_EQ_INT(o.code, 0);
+        CHECK_EQ_STR(o.out.data, "True\n");
+        outcome_free(&o);
+    }
+    /* --file - with no stdin: the server asks, we retry with empty stdin */
+    static const char *const args[] = { "--file", "-" };
+    struct agent_request rs = { .context_id = "ctx-9", .dir = dir, .command = "relation-set",
+                                .args = args, .nargs = 2 };
+    CHECK_EQ_INT(agent_call(c, &rs, &o), 0);
+    CHECK_EQ_INT(o.code, 3);
+    CHECK_EQ_STR(o.out.data, "stdin=[]");
+    CHECK_EQ_STR(o.err.data, "oops\n");
+    outcome_free(&o);
+    rs.stdin_data = "k: v\n";
+    rs.stdin_len = 5;
+    CHECK_EQ_INT(agent_call(c, &rs, &o), 0);
+    CHECK_EQ_STR(o.out.data, "stdin=[k: v\n]");
+    outcome_free(&o);
+    /* a wrong context id is an RPC error: exit 1, "ERROR bad request: ..." */
+    r.context_id = "other";
+    CHECK_EQ_INT(agent_call(c, &r, &o), 0);
+    CHECK_EQ_INT(o.code, 1);
+    CHECK(err_is(&o, "ERROR bad request: wrong context ID"));
+    outcome_free(&o);
+    agent_close(c);
+
+    kill(pid, SIGTERM);
+    int status;
+    waitpid(pid, &status, 0);
+    close(pfd[0]);
+    char path[300];
+    snprintf(path, sizeof path, "%s/is-leader", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/relation-set", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    int fds = count_fds();
+    RUN(normal_reply_path_socket);
+    RUN(normal_reply_abstract_socket);
+    RUN(three_calls_one_connection);
+    RUN(stdin_retry);
+    RUN(stdin_presend);
+    RUN(rpc_error_is_exit_1);
+    RUN(server_closes_mid_reply);
+    RUN(hostile_replies);
+    RUN(peer_gone_is_not_sigpipe);
+    RUN(open_errors);
+    RUN(against_go_fake_agent);
+    RUN(transport_selection);
+    RUN(transport_falls_back_once);
+    RUN(transport_over_the_socket);
+    ctest_name = "no_fd_leaks";
+    CHECK_EQ_INT(count_fds(), fds);
+    return ctest_summary();
+}
