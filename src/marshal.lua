@@ -245,16 +245,17 @@ local escapes = {
   ["\t"] = "\\t", ["\b"] = "\\b", ["\f"] = "\\f",
 }
 
--- Characters Juju's YAML reader refuses to see raw: C0 controls, DEL, C1
--- controls, the BOM and the two non-characters U+FFFE/U+FFFF.
+-- Characters Juju's YAML reader refuses to see raw (C0 controls, DEL, C1
+-- controls, the BOM, the non-characters U+FFFE/U+FFFF) or would fold into a
+-- space (NEL U+0085, LS U+2028, PS U+2029 are YAML line breaks).
 local function needs_escape(cp)
   return cp < 0x20 or (cp >= 0x7f and cp <= 0x9f) or cp == 0xfeff
-      or cp == 0xfffe or cp == 0xffff
+      or cp == 0xfffe or cp == 0xffff or cp == 0x2028 or cp == 0x2029
 end
 
 local function json_string(s)
   if not utf8.len(s) then return nil end
-  if not s:find("[%z\1-\31\"\\\127\194\239]") then
+  if not s:find("[%z\1-\31\"\\\127\194\226\239]") then
     return '"' .. s .. '"'
   end
   local out = {}

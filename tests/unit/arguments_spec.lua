@@ -204,14 +204,14 @@ describe("juju bad arguments #unit", function()
   end)
 
   it("refuses a NUL byte anywhere on the command line (exec would cut it short)", function()
-    local cases = {
+    local nul_cases = {
       function() juju.juju_log("a\0b") end,
       function() juju.status_set("active", "x\0y") end,
       function() juju.relation_get(1, { key = "k\0" }) end,
       function() juju.action_set({ k = "v\0w" }) end,
       function() juju.open_port("tcp", 80, { endpoints = { "a\0" } }) end,
     }
-    for i, f in ipairs(cases) do
+    for i, f in ipairs(nul_cases) do
       local ok, err = pcall(f)
       assert.is_false(ok, "case " .. i .. " did not raise")
       assert.matches("NUL", tostring(err))
