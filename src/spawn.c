@@ -1,0 +1,403 @@
+/*
+ * spawn.c - run one program without a shell and capture what it says
+ * (see spawn_capture.h).
+ *
+ * One poll loop drains stdout and stderr and feeds stdin at the same time,
+ * so no pipe can fill up while we wait on another. SIGPIPE is blocked (for
+ * this thread only) while we write the child's stdin and a pending one is
+ * consumed before the mask comes back, so the host's signal dispositions are
+ * never touched: this code also runs inside a stock lua5.4 loading juju.so.
+ */
+#include "spawn_capture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Bytes asked of read() at a time; also the growth step of the buffers. */
+#define READ_CHUNK 65536
+
+/* posix_spawn_file_actions_addclosefrom_np arrived in glibc 2.34. */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#define HAVE_ADDCLOSEFROM 1
+#endif
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+/* Move fd above 2 (keeping CLOEXEC), so our dup2 onto 0/1/2 in the child
+ * can never clobber another pipe end when the host runs with stdio closed. */
+static int lift_above_stdio(int *fd)
+{
+    if (*fd > 2)
+        return 0;
+    int moved = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+    if (moved < 0)
+        return -1;
+    close(*fd);
+    *fd = moved;
+    return 0;
+}
+
+/* A CLOEXEC pipe whose ends are both >= 3; on failure nothing is left open. */
+static int make_pipe(int p[2])
+{
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        p[0] = p[1] = -1;
+        return -1;
+    }
+    if (lift_above_stdio(&p[0]) != 0 || lift_above_stdio(&p[1]) != 0) {
+        int saved = errno;
+        close_fd(&p[0]);
+        close_fd(&p[1]);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+static void not_started(outcome *o, const char *name, int err, const char *why)
+{
+    bytebuf_free(&o->out);
+    bytebuf_free(&o->err);
+    o->kind = OUTCOME_NOT_STARTED;
+    o->code = err;
+    if (why != NULL)
+        snprintf(o->message, sizeof o->message, "cannot run %s: %s (%s)",
+                 name, why, strerror(err));
+    else
+        snprintf(o->message, sizeof o->message, "cannot run %s: %s",
+                 name, strerror(err));
+}
+
+static pid_t wait_child(pid_t pid, int *status)
+{
+    pid_t r;
+    do {
+        r = waitpid(pid, status, 0);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}
+
+/* Read what is there into b; 1 = more may come, 0 = EOF, -1 = error
+ * (errno ENOMEM when the buffer could not grow). */
+static int drain_once(int fd, bytebuf *b)
+{
+    if (bytebuf_reserve(b, READ_CHUNK) != 0)
+        return -1;
+    ssize_t n;
+    do {
+        n = read(fd, b->data + b->len, READ_CHUNK);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return (errno == EAGAIN) ? 1 : -1;
+    if (n == 0)
+        return 0;
+    b->len += (size_t)n;
+    b->data[b->len] = '\0';
+    return 1;
+}
+
+/* Write as much of the stdin data as the pipe takes now. 1 = keep feeding,
+ * 0 = done (all written, or the child stopped reading: EPIPE), -1 = error. */
+static int feed_once(int fd, const char *data, size_t len, size_t *off)
+{
+    ssize_t n;
+    do {
+        n = write(fd, data + *off, len - *off);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN)
+            return 1;
+        return errno == EPIPE ? 0 : -1;
+    }
+    *off += (size_t)n;
+    return *off < len ? 1 : 0;
+}
+
+/*
+ * The poll loop. fds are closed here as they finish. Returns 0 when stdout
+ * and stderr both reached EOF, -1 with errno on a failure (ENOMEM included).
+ * A stdin write error other than EPIPE just stops the feeding: the child's
+ * output and exit status still say what happened.
+ */
+static int pump(int *out_fd, int *err_fd, int *in_fd, const char *data, size_t len,
+                outcome *o)
+{
+    size_t off = 0;
+    if (*in_fd >= 0 && len == 0)
+        close_fd(in_fd);
+    while (*out_fd >= 0 || *err_fd >= 0) {
+        struct pollfd pfd[3];
+        int *owner[3];
+        nfds_t n = 0;
+        if (*out_fd >= 0) {
+            pfd[n] = (struct pollfd){.fd = *out_fd, .events = POLLIN};
+            owner[n++] = out_fd;
+        }
+        if (*err_fd >= 0) {
+            pfd[n] = (struct pollfd){.fd = *err_fd, .events = POLLIN};
+            owner[n++] = err_fd;
+        }
+        if (*in_fd >= 0) {
+            pfd[n] = (struct pollfd){.fd = *in_fd, .events = POLLOUT};
+            owner[n++] = in_fd;
+        }
+        int r = poll(pfd, n, -1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        for (nfds_t i = 0; i < n; i++) {
+            if (pfd[i].revents == 0)
+                continue;
+            int *fd = owner[i];
+            if (fd == in_fd) {
+                int more = feed_once(*fd, data, len, &off);
+                if (more <= 0)
+                    close_fd(fd);
+                continue;
+            }
+            int more = drain_once(*fd, fd == out_fd ? &o->out : &o->err);
+            if (more < 0)
+                return -1;
+            if (more == 0)
+                close_fd(fd);
+        }
+    }
+    /* The child closed both outputs but may still hold stdin open. */
+    close_fd(in_fd);
+    return 0;
+}
+
+/* Can prog be executed, looked up the way posix_spawnp does (the caller's
+ * PATH, /bin:/usr/bin when unset)? 0 if so, else ENOENT or EACCES. */
+static int exec_lookup_error(const char *prog)
+{
+    struct stat st;
+    if (strchr(prog, '/') != NULL) {
+        if (stat(prog, &st) != 0)
+            return errno;
+        return (S_ISREG(st.st_mode) && access(prog, X_OK) == 0) ? 0 : EACCES;
+    }
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/bin:/usr/bin";
+    int err = ENOENT;
+    for (const char *dir = path;;) {
+        const char *end = strchrnul(dir, ':');
+        char full[PATH_MAX];
+        int n = (end == dir) ? snprintf(full, sizeof full, "%s", prog) /* "" = cwd */
+                             : snprintf(full, sizeof full, "%.*s/%s", (int)(end - dir), dir, prog);
+        if (n > 0 && (size_t)n < sizeof full && stat(full, &st) == 0) {
+            if (S_ISREG(st.st_mode) && access(full, X_OK) == 0)
+                return 0;
+            err = EACCES;
+        }
+        if (*end == '\0')
+            return err;
+        dir = end + 1;
+    }
+}
+
+/* Build the file actions and attributes, spawn; returns posix_spawnp's error
+ * number (0 on success). Both objects are destroyed before returning. */
+static int start_child(pid_t *pid, const char *const argv[], const char *const envp[],
+                       int in_fd, int out_fd, int err_fd)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    int err = posix_spawn_file_actions_init(&fa);
+    if (err != 0)
+        return err;
+    err = posix_spawnattr_init(&attr);
+    if (err != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return err;
+    }
+
+    if (in_fd >= 0)
+        err = posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+    else
+        err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (err == 0)
+        err = posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    if (err == 0)
+        err = posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+#ifdef HAVE_ADDCLOSEFROM
+    /* fds the host opened without CLOEXEC (Lua's io.open) stay with us. */
+    if (err == 0)
+        err = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+
+    /* Default dispositions for every signal (SIG_IGN survives exec) and an
+     * empty mask, whatever the host did to its own. */
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    if (err == 0)
+        err = posix_spawnattr_setsigdefault(&attr, &all);
+    if (err == 0)
+        err = posix_spawnattr_setsigmask(&attr, &none);
+    if (err == 0)
+        err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+    if (err == 0) {
+        /* Whatever the host printed goes out before the child's output. */
+        fflush(NULL);
+        err = posix_spawnp(pid, argv[0], &fa, &attr, (char *const *)argv,
+                           envp != NULL ? (char *const *)envp : environ);
+    }
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    return err;
+}
+
+/* Block SIGPIPE in this thread; remembers whether one was already pending
+ * (then it is not ours to consume). */
+typedef struct sigpipe_guard {
+    sigset_t saved;
+    int was_pending;
+    int active;
+} sigpipe_guard;
+
+static void sigpipe_block(sigpipe_guard *g)
+{
+    sigset_t pipe_only, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    g->active = pthread_sigmask(SIG_BLOCK, &pipe_only, &g->saved) == 0;
+    g->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+}
+
+static void sigpipe_restore(sigpipe_guard *g)
+{
+    if (!g->active)
+        return;
+    sigset_t pipe_only, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+        const struct timespec now = {0, 0};
+        while (sigtimedwait(&pipe_only, NULL, &now) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &g->saved, NULL);
+    g->active = 0;
+}
+
+int spawn_capture(const char *const argv[], const char *const envp[],
+                  const char *stdin_data, size_t stdin_len, outcome *o)
+{
+    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, in_p[2] = {-1, -1};
+    const char *name = (argv != NULL && argv[0] != NULL) ? argv[0] : "(null)";
+
+    bytebuf_free(&o->out);
+    bytebuf_free(&o->err);
+    o->message[0] = '\0';
+    if (argv == NULL || argv[0] == NULL) {
+        not_started(o, name, EINVAL, "no program given");
+        return -1;
+    }
+
+    if (make_pipe(out_p) != 0 || make_pipe(err_p) != 0 ||
+        (stdin_data != NULL && make_pipe(in_p) != 0)) {
+        int saved = errno;
+        close_fd(&out_p[0]); close_fd(&out_p[1]);
+        close_fd(&err_p[0]); close_fd(&err_p[1]);
+        not_started(o, name, saved, "cannot create pipes");
+        return -1;
+    }
+    /* Only our end of the stdin pipe is non-blocking: a full pipe must not
+     * stall the loop that drains the child's output. */
+    if (in_p[1] >= 0) {
+        int fl = fcntl(in_p[1], F_GETFL);
+        if (fl < 0 || fcntl(in_p[1], F_SETFL, fl | O_NONBLOCK) < 0) {
+            int saved = errno;
+            close_fd(&out_p[0]); close_fd(&out_p[1]);
+            close_fd(&err_p[0]); close_fd(&err_p[1]);
+            close_fd(&in_p[0]); close_fd(&in_p[1]);
+            not_started(o, name, saved, "cannot set up stdin pipe");
+            return -1;
+        }
+    }
+
+    pid_t pid = -1;
+    int err = start_child(&pid, argv, envp, in_p[0], out_p[1], err_p[1]);
+    close_fd(&out_p[1]);
+    close_fd(&err_p[1]);
+    close_fd(&in_p[0]);
+    if (err != 0) {
+        close_fd(&out_p[0]);
+        close_fd(&err_p[0]);
+        close_fd(&in_p[1]);
+        not_started(o, name, err, NULL);
+        return -1;
+    }
+
+    sigpipe_guard guard = {.active = 0};
+    if (in_p[1] >= 0)
+        sigpipe_block(&guard);
+    int pumped = pump(&out_p[0], &err_p[0], &in_p[1], stdin_data, stdin_len, o);
+    int pump_errno = errno;
+    close_fd(&out_p[0]);
+    close_fd(&err_p[0]);
+    close_fd(&in_p[1]);
+    if (pumped != 0)
+        kill(pid, SIGKILL); /* we can no longer take its output */
+
+    int status = 0;
+    pid_t waited = wait_child(pid, &status);
+    int wait_errno = errno;
+    /* After the child is gone no further SIGPIPE can come from our writes. */
+    sigpipe_restore(&guard);
+
+    if (pumped != 0) {
+        not_started(o, name, pump_errno,
+                    pump_errno == ENOMEM ? "out of memory buffering its output"
+                                         : "failed reading its output");
+        return -1;
+    }
+    if (waited < 0) {
+        /* e.g. SIGCHLD set to SIG_IGN by the host: the status is lost. */
+        not_started(o, name, wait_errno, "cannot wait for it");
+        return -1;
+    }
+    /* posix_spawnp reports exec failures itself on glibc and musl, but where
+     * the child is a real fork (under valgrind, on other libcs) the only
+     * trace is exit status 127 with no output: then look the program up the
+     * same way and report it as never started if it cannot be run. */
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && o->out.len == 0 &&
+        o->err.len == 0) {
+        int lookup = exec_lookup_error(argv[0]);
+        if (lookup != 0) {
+            not_started(o, name, lookup, NULL);
+            return -1;
+        }
+    }
+    if (WIFSIGNALED(status)) {
+        o->kind = OUTCOME_SIGNALED;
+        o->code = WTERMSIG(status);
+    } else {
+        o->kind = OUTCOME_EXITED;
+        o->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    return 0;
+}

@@ -1,0 +1,747 @@
+/*
+ * test_spawn.c - spawn_capture against real processes and pipes.
+ *
+ * /bin/sh is used only as the child under test. The recording fake hook
+ * command is $B/fakecmd (B = the build directory; ./build when B is unset).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctest.h"
+#include "spawn_capture.h"
+
+#define MiB (1024 * 1024)
+
+/* ------------------------------------------------------------ helpers */
+
+static int run(const char *const argv[], const char *in, size_t in_len, outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    return spawn_capture(argv, NULL, in, in_len, o);
+}
+
+/* Bytes that differ from position to position (and between seeds), so a
+ * lost, doubled or swapped chunk shows up in a byte-exact compare. */
+static char *pattern(size_t n, unsigned seed)
+{
+    char *p = malloc(n);
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; p != NULL && i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        p[i] = (char)(x >> 16);
+    }
+    return p;
+}
+
+/* Format a path into out (PATH_MAX bytes); a path that does not fit aborts. */
+__attribute__((format(printf, 2, 3)))
+static void pathf(char *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, PATH_MAX, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n >= PATH_MAX) {
+        fprintf(stderr, "path too long: %s\n", out);
+        abort();
+    }
+}
+
+static int write_file(const char *path, const void *p, size_t n, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            close(fd);
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return close(fd);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rbe");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *p = malloc(cap);
+    size_t r;
+    while (p != NULL && (r = fread(p + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (cap - n - 1 == 0) {
+            char *q = realloc(p, cap * 2);
+            if (q == NULL) {
+                free(p);
+                p = NULL;
+                break;
+            }
+            p = q;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (p != NULL) {
+        p[n] = '\0';
+        *len = n;
+    }
+    return p;
+}
+
+static int make_tmpdir(char *dir, size_t size)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(dir, size, "%s/test_spawn.XXXXXX", base && *base ? base : "/tmp");
+    return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+static void remove_tree(const char *dir)
+{
+    const char *argv[] = {"rm", "-rf", dir, NULL};
+    outcome o;
+    run(argv, NULL, 0, &o);
+    outcome_free(&o);
+}
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* not the fd of d itself */
+}
+
+/* $B/fakecmd, or NULL with a message saying how to get it. */
+static const char *fakecmd_path(void)
+{
+    static char path[PATH_MAX];
+    const char *b = getenv("B");
+    pathf(path, "%s/fakecmd", b && *b ? b : "build");
+    if (access(path, X_OK) != 0) {
+        fprintf(stderr, "  fakecmd not found at %s: build it (cc -o build/fakecmd "
+                        "tests/helpers/fakecmd.c) and set B to the build directory\n", path);
+        return NULL;
+    }
+    if (path[0] != '/') {
+        static char abs_path[PATH_MAX];
+        if (realpath(path, abs_path) == NULL)
+            return NULL;
+        return abs_path;
+    }
+    return path;
+}
+
+/* A fake hook directory: dir/bin/<name> -> fakecmd, dir/responses/. */
+static int fake_hook_dir(char *dir, size_t size, const char *name, char *cmd, size_t cmd_size)
+{
+    const char *fake = fakecmd_path();
+    char sub[PATH_MAX];
+    if (fake == NULL || make_tmpdir(dir, size) != 0)
+        return -1;
+    pathf(sub, "%s/bin", dir);
+    if (mkdir(sub, 0755) != 0)
+        return -1;
+    pathf(sub, "%s/responses", dir);
+    if (mkdir(sub, 0755) != 0)
+        return -1;
+    snprintf(cmd, cmd_size, "%s/bin/%s", dir, name);
+    return symlink(fake, cmd);
+}
+
+/* The hex mask after "<field>:" in /proc status text; -1 when absent. */
+static long long status_mask(const char *status, const char *field)
+{
+    const char *p = status;
+    size_t n = strlen(field);
+    while (p != NULL && *p) {
+        if (strncmp(p, field, n) == 0 && p[n] == ':')
+            return strtoll(p + n + 1, NULL, 16);
+        p = strchr(p, '\n');
+        if (p != NULL)
+            p++;
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------ tests */
+
+TEST(exit_codes)
+{
+    static const char *const codes[] = {"0", "1", "3", "42", "127", "255"};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        char script[32];
+        snprintf(script, sizeof script, "exit %s", codes[i]);
+        const char *argv[] = {"/bin/sh", "-c", script, NULL};
+        outcome o;
+        CHECK_EQ_INT(run(argv, NULL, 0, &o), 0);
+        CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+        CHECK_EQ_INT(o.code, atoi(codes[i]));
+        CHECK_EQ_INT(o.out.len, 0);
+        CHECK_EQ_INT(o.err.len, 0);
+        outcome_free(&o);
+    }
+}
+
+TEST(output_captured_exactly)
+{
+    const char *argv[] = {"/bin/sh", "-c",
+                          "printf 'out\\nline2'; printf 'err\\000x\\n' >&2; exit 2", NULL};
+    outcome o;
+    CHECK_EQ_INT(run(argv, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 2);
+    CHECK_EQ_MEM(o.out.data, o.out.len, "out\nline2", 9);
+    CHECK_EQ_MEM(o.err.data, o.err.len, "err\0x\n", 6);
+    CHECK(o.out.data != NULL && o.out.data[o.out.len] == '\0');
+    outcome_free(&o);
+}
+
+/* Two writers at once: a parent that reads one pipe to EOF before the
+ * other would deadlock with both children blocked on a full pipe. */
+TEST(eight_mib_on_stdout_and_stderr_at_once)
+{
+    char dir[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+    CHECK(make_tmpdir(dir, sizeof dir) == 0);
+    pathf(a, "%s/a", dir);
+    pathf(b, "%s/b", dir);
+    char *pa = pattern(8 * MiB, 1), *pb = pattern(8 * MiB, 2);
+    CHECK(pa != NULL && pb != NULL);
+    CHECK(write_file(a, pa, 8 * MiB, 0600) == 0);
+    CHECK(write_file(b, pb, 8 * MiB, 0600) == 0);
+    const char *argv[] = {"/bin/sh", "-c", "cat \"$1\" & cat \"$2\" >&2; wait", "sh", a, b,
+                          NULL};
+    outcome o;
+    CHECK_EQ_INT(run(argv, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 0);
+    CHECK_EQ_MEM(o.out.data, o.out.len, pa, 8 * MiB);
+    CHECK_EQ_MEM(o.err.data, o.err.len, pb, 8 * MiB);
+    outcome_free(&o);
+    free(pa);
+    free(pb);
+    remove_tree(dir);
+}
+
+/* fakecmd writes 64 KiB of stdout, then 64 KiB of stderr, ... while we
+ * also feed it 4 MiB that it echoes back after its stdout. */
+TEST(fakecmd_eight_mib_each_way_with_four_mib_stdin)
+{
+    char dir[PATH_MAX], cmd[PATH_MAX], path[PATH_MAX], env_dir[PATH_MAX + 16];
+    if (fake_hook_dir(dir, sizeof dir, "big-answer", cmd, sizeof cmd) != 0) {
+        CHECK(!"fake hook dir");
+        return;
+    }
+    char *pa = pattern(8 * MiB, 3), *pb = pattern(8 * MiB, 4), *pin = pattern(4 * MiB, 5);
+    CHECK(pa != NULL && pb != NULL && pin != NULL);
+    pathf(path, "%s/responses/big-answer.stdout", dir);
+    CHECK(write_file(path, pa, 8 * MiB, 0644) == 0);
+    pathf(path, "%s/responses/big-answer.stderr", dir);
+    CHECK(write_file(path, pb, 8 * MiB, 0644) == 0);
+    pathf(path, "%s/responses/big-answer.echo", dir);
+    CHECK(write_file(path, "", 0, 0644) == 0);
+    pathf(path, "%s/responses/big-answer.exit", dir);
+    CHECK(write_file(path, "5\n", 2, 0644) == 0);
+
+    snprintf(env_dir, sizeof env_dir, "FAKE_HOOK_DIR=%s", dir);
+    const char *envp[] = {env_dir, NULL};
+    const char *argv[] = {cmd, "--format=json", NULL};
+    outcome o;
+    memset(&o, 0, sizeof o);
+    CHECK_EQ_INT(spawn_capture(argv, envp, pin, 4 * MiB, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 5);
+    CHECK_EQ_INT(o.out.len, 12 * MiB);
+    CHECK_EQ_MEM(o.out.data, 8 * MiB, pa, 8 * MiB);
+    CHECK(o.out.len == 12 * MiB && memcmp(o.out.data + 8 * MiB, pin, 4 * MiB) == 0);
+    CHECK_EQ_MEM(o.err.data, o.err.len, pb, 8 * MiB);
+    outcome_free(&o);
+
+    /* What fakecmd recorded: argv and the exact stdin. */
+    size_t n = 0;
+    pathf(path, "%s/calls/000001.argv", dir);
+    char *rec = read_file(path, &n);
+    CHECK_EQ_MEM(rec, n, "big-answer\0--format=json\0", 25);
+    free(rec);
+    pathf(path, "%s/calls/000001.stdin", dir);
+    rec = read_file(path, &n);
+    CHECK_EQ_MEM(rec, n, pin, 4 * MiB);
+    free(rec);
+
+    free(pa);
+    free(pb);
+    free(pin);
+    remove_tree(dir);
+}
+
+TEST(four_mib_stdin_echoed_by_cat)
+{
+    char *in = pattern(4 * MiB, 6);
+    const char *argv[] = {"cat", NULL};
+    outcome o;
+    CHECK_EQ_INT(run(argv, in, 4 * MiB, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 0);
+    CHECK_EQ_MEM(o.out.data, o.out.len, in, 4 * MiB);
+    CHECK_EQ_INT(o.err.len, 0);
+    outcome_free(&o);
+    free(in);
+}
+
+TEST(empty_stdin_is_a_pipe_at_eof)
+{
+    const char *argv[] = {"/bin/sh", "-c", "readlink /proc/self/fd/0; cat; echo end", NULL};
+    outcome o;
+    CHECK_EQ_INT(run(argv, "", 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK(o.out.data != NULL && strncmp(o.out.data, "pipe:[", 6) == 0);
+    CHECK(o.out.data != NULL && strstr(o.out.data, "]\nend\n") != NULL);
+    outcome_free(&o);
+}
+
+/* The child exits (or stops reading) with most of 4 MiB still unwritten:
+ * we must neither die of SIGPIPE (this test process has SIGPIPE at its
+ * default, fatal disposition) nor leave one pending, blocked or ignored. */
+TEST(child_not_reading_stdin)
+{
+    char *in = pattern(4 * MiB, 7);
+    struct sigaction before;
+    sigset_t mask_before, mask_after, pending;
+    sigaction(SIGPIPE, NULL, &before);
+    CHECK(before.sa_handler == SIG_DFL);
+    pthread_sigmask(SIG_SETMASK, NULL, &mask_before);
+
+    for (int round = 0; round < 20; round++) {
+        const char *quits[] = {"/bin/sh", "-c", "exit 7", NULL};
+        outcome o;
+        CHECK_EQ_INT(run(quits, in, 4 * MiB, &o), 0);
+        CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+        CHECK_EQ_INT(o.code, 7);
+        outcome_free(&o);
+
+        const char *reads_some[] = {"head", "-c", "100000", NULL};
+        CHECK_EQ_INT(run(reads_some, in, 4 * MiB, &o), 0);
+        CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+        CHECK_EQ_INT(o.code, 0);
+        CHECK_EQ_MEM(o.out.data, o.out.len, in, 100000);
+        outcome_free(&o);
+
+        const char *closes[] = {"/bin/sh", "-c", "exec 0<&-; echo closed", NULL};
+        CHECK_EQ_INT(run(closes, in, 4 * MiB, &o), 0);
+        CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+        CHECK_EQ_MEM(o.out.data, o.out.len, "closed\n", 7);
+        outcome_free(&o);
+    }
+
+    struct sigaction after;
+    sigaction(SIGPIPE, NULL, &after);
+    CHECK(after.sa_handler == SIG_DFL);
+    pthread_sigmask(SIG_SETMASK, NULL, &mask_after);
+    CHECK_EQ_INT(sigismember(&mask_after, SIGPIPE), sigismember(&mask_before, SIGPIPE));
+    CHECK_EQ_INT(sigismember(&mask_after, SIGPIPE), 0);
+    sigpending(&pending);
+    CHECK_EQ_INT(sigismember(&pending, SIGPIPE), 0);
+    free(in);
+}
+
+/* A SIGPIPE the host already had pending (blocked) is not ours to eat. */
+TEST(foreign_pending_sigpipe_is_kept)
+{
+    sigset_t pipe_only, old, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    raise(SIGPIPE);
+    char *in = pattern(MiB, 8);
+    const char *argv[] = {"/bin/sh", "-c", "exit 0", NULL};
+    outcome o;
+    CHECK_EQ_INT(run(argv, in, MiB, &o), 0);
+    outcome_free(&o);
+    sigpending(&pending);
+    CHECK_EQ_INT(sigismember(&pending, SIGPIPE), 1);
+    int sig = 0;
+    CHECK_EQ_INT(sigwait(&pipe_only, &sig), 0);
+    CHECK_EQ_INT(sig, SIGPIPE);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(in);
+}
+
+TEST(killed_by_signal)
+{
+    const char *nine[] = {"/bin/sh", "-c", "printf partial; kill -9 $$", NULL};
+    outcome o;
+    CHECK_EQ_INT(run(nine, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_SIGNALED);
+    CHECK_EQ_INT(o.code, SIGKILL);
+    CHECK_EQ_MEM(o.out.data, o.out.len, "partial", 7);
+    outcome_free(&o);
+
+    const char *term[] = {"/bin/sh", "-c", "kill -TERM $$", NULL};
+    CHECK_EQ_INT(run(term, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_SIGNALED);
+    CHECK_EQ_INT(o.code, SIGTERM);
+    outcome_free(&o);
+}
+
+TEST(missing_program_not_started)
+{
+    const char *name = "no-such-hook-tool-for-dispatch";
+    const char *argv[] = {name, "--format=json", NULL};
+    outcome o;
+    CHECK_EQ_INT(run(argv, "ignored", 7, &o), -1);
+    CHECK_EQ_INT(o.kind, OUTCOME_NOT_STARTED);
+    CHECK_EQ_INT(o.code, ENOENT);
+    CHECK(strstr(o.message, name) != NULL);
+    CHECK(strstr(o.message, strerror(ENOENT)) != NULL);
+    CHECK_EQ_INT(o.out.len, 0);
+    CHECK_EQ_INT(o.err.len, 0);
+    outcome_free(&o);
+
+    const char *abs_missing[] = {"/nonexistent-dir/config-get", NULL};
+    CHECK_EQ_INT(run(abs_missing, NULL, 0, &o), -1);
+    CHECK_EQ_INT(o.kind, OUTCOME_NOT_STARTED);
+    CHECK_EQ_INT(o.code, ENOENT);
+    CHECK_EQ_STR(o.message, "cannot run /nonexistent-dir/config-get: No such file or directory");
+    outcome_free(&o);
+
+    const char *none[] = {NULL};
+    CHECK_EQ_INT(run(none, NULL, 0, &o), -1);
+    CHECK_EQ_INT(o.kind, OUTCOME_NOT_STARTED);
+    CHECK_EQ_INT(o.code, EINVAL);
+    outcome_free(&o);
+}
+
+TEST(not_executable_not_started)
+{
+    char dir[PATH_MAX], path[PATH_MAX];
+    CHECK(make_tmpdir(dir, sizeof dir) == 0);
+    pathf(path, "%s/plain-file", dir);
+    CHECK(write_file(path, "#!/bin/sh\necho hi\n", 18, 0644) == 0);
+    const char *argv[] = {path, NULL};
+    outcome o;
+    CHECK_EQ_INT(run(argv, NULL, 0, &o), -1);
+    CHECK_EQ_INT(o.kind, OUTCOME_NOT_STARTED);
+    CHECK_EQ_INT(o.code, EACCES);
+    CHECK(strstr(o.message, "plain-file") != NULL);
+    outcome_free(&o);
+    remove_tree(dir);
+}
+
+TEST(arguments_arrive_verbatim)
+{
+    static const char *const args[] = {
+        "with space", "quote\"s and 'single'", "new\nline", "$(echo injected)", "`id`",
+        "-n", "--flag=x", "", "back\\slash", "*", "tab\there", "; rm -rf /", "$HOME",
+        "\xc3\xa9t\xc3\xa9",
+    };
+    size_t nargs = sizeof args / sizeof args[0];
+    const char *argv[32] = {"/bin/sh", "-c", "printf '%s\\0' \"$@\"", "sh"};
+    bytebuf want = {0};
+    for (size_t i = 0; i < nargs; i++) {
+        argv[4 + i] = args[i];
+        CHECK(bytebuf_append(&want, args[i], strlen(args[i]) + 1) == 0);
+    }
+    argv[4 + nargs] = NULL;
+    outcome o;
+    CHECK_EQ_INT(run(argv, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_MEM(o.out.data, o.out.len, want.data, want.len);
+    outcome_free(&o);
+    bytebuf_free(&want);
+}
+
+TEST(environment_passed)
+{
+    const char *envp[] = {"FOO=bar baz", "EMPTY=", NULL};
+    const char *argv[] = {"/bin/sh", "-c", "printf '%s|%s|%s' \"$FOO\" \"${EMPTY-unset}\" "
+                                           "\"${SPAWN_TEST_MARK-unset}\"", NULL};
+    outcome o;
+    memset(&o, 0, sizeof o);
+    setenv("SPAWN_TEST_MARK", "inherited", 1);
+    CHECK_EQ_INT(spawn_capture(argv, envp, NULL, 0, &o), 0);
+    CHECK_EQ_STR(o.out.data, "bar baz||unset");
+    outcome_free(&o);
+    /* envp NULL: the caller's environment */
+    CHECK_EQ_INT(spawn_capture(argv, NULL, NULL, 0, &o), 0);
+    CHECK_EQ_STR(o.out.data, "|unset|inherited");
+    outcome_free(&o);
+    unsetenv("SPAWN_TEST_MARK");
+}
+
+TEST(stdin_is_dev_null_when_not_fed)
+{
+    const char *argv[] = {"readlink", "/proc/self/fd/0", NULL};
+    outcome o;
+    CHECK_EQ_INT(run(argv, NULL, 0, &o), 0);
+    CHECK_EQ_STR(o.out.data, "/dev/null\n");
+    outcome_free(&o);
+    /* and a reader sees EOF at once instead of our stdin */
+    const char *cat[] = {"cat", NULL};
+    CHECK_EQ_INT(run(cat, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 0);
+    CHECK_EQ_INT(o.out.len, 0);
+    outcome_free(&o);
+}
+
+TEST(child_gets_default_signals_and_empty_mask)
+{
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe, old_usr2;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    sigaction(SIGUSR2, &ign, &old_usr2);
+    sigset_t usr1, old_mask, now;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, &old_mask);
+
+    /* Control: our own status shows what the child must not inherit, so
+     * the parsing below can see it. */
+    size_t n = 0;
+    char *self = read_file("/proc/self/status", &n);
+    long long bit = 1LL << (SIGPIPE - 1);
+    CHECK(self != NULL && (status_mask(self, "SigIgn") & bit) == bit);
+    CHECK(self != NULL && (status_mask(self, "SigBlk") & (1LL << (SIGUSR1 - 1))) != 0);
+    free(self);
+
+    /* glibc keeps signals 32..SIGRTMIN-1 for itself (thread cancellation,
+     * setxid); its posix_spawn sets them to SIG_IGN in the child and they
+     * are not in any sigset an application can build, so they are the one
+     * thing SETSIGDEF cannot reset. Every signal a program can use must be
+     * at its default. */
+    long long glibc_internal = 0;
+    for (int sig = 32; sig < SIGRTMIN; sig++)
+        glibc_internal |= 1LL << (sig - 1);
+    const char *direct[] = {"cat", "/proc/self/status", NULL};
+    const char *via_sh[] = {"/bin/sh", "-c", "cat /proc/$$/status", NULL};
+    const char *const *cases[] = {direct, via_sh};
+    for (int i = 0; i < 2; i++) {
+        outcome o;
+        CHECK_EQ_INT(run(cases[i], i ? "fed" : NULL, 3, &o), 0);
+        CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+        CHECK_EQ_INT(status_mask(o.out.data, "SigIgn") & ~glibc_internal, 0);
+        CHECK_EQ_INT(status_mask(o.out.data, "SigBlk"), 0);
+        outcome_free(&o);
+    }
+
+    /* and our own dispositions and mask are untouched */
+    struct sigaction cur;
+    sigaction(SIGPIPE, NULL, &cur);
+    CHECK(cur.sa_handler == SIG_IGN);
+    pthread_sigmask(SIG_SETMASK, NULL, &now);
+    CHECK_EQ_INT(sigismember(&now, SIGUSR1), 1);
+    CHECK_EQ_INT(sigismember(&now, SIGPIPE), 0);
+
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    sigaction(SIGUSR2, &old_usr2, NULL);
+}
+
+/* Lua's io.open leaves CLOEXEC off; such fds must not reach hook tools. */
+TEST(leaked_fd_not_inherited)
+{
+    int fd = open("/dev/null", O_RDONLY); /* deliberately without O_CLOEXEC */
+    CHECK(fd >= 0);
+    CHECK(dup2(fd, 40) == 40);
+    close(fd);
+    CHECK_EQ_INT(fcntl(40, F_GETFD) & FD_CLOEXEC, 0);
+
+    const char *argv[] = {"/bin/sh", "-c",
+                          "if [ -e /proc/$$/fd/40 ]; then echo leaked; else echo clean; fi", NULL};
+    outcome o;
+    CHECK_EQ_INT(run(argv, NULL, 0, &o), 0);
+    CHECK_EQ_STR(o.out.data, "clean\n");
+    outcome_free(&o);
+
+    /* fakecmd lists exactly what it was started with */
+    char dir[PATH_MAX], cmd[PATH_MAX], env_dir[PATH_MAX + 16], path[PATH_MAX];
+    if (fake_hook_dir(dir, sizeof dir, "is-leader", cmd, sizeof cmd) != 0) {
+        CHECK(!"fake hook dir");
+        close(40);
+        return;
+    }
+    snprintf(env_dir, sizeof env_dir, "FAKE_HOOK_DIR=%s", dir);
+    const char *envp[] = {env_dir, NULL};
+    const char *fake[] = {cmd, NULL};
+    memset(&o, 0, sizeof o);
+    CHECK_EQ_INT(spawn_capture(fake, envp, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 0);
+    outcome_free(&o);
+    size_t n = 0;
+    pathf(path, "%s/calls/000001.fds", dir);
+    char *fds = read_file(path, &n);
+    CHECK_EQ_STR(fds, "0 1 2\n");
+    free(fds);
+    pathf(path, "%s/calls/000001.stdin", dir);
+    CHECK(access(path, F_OK) != 0); /* /dev/null counts as not fed */
+    remove_tree(dir);
+    close(40);
+}
+
+/* With 0, 1 and 2 closed, pipe2 hands out those numbers: the child's
+ * stdio must still be wired right. */
+TEST(host_with_closed_stdio)
+{
+    fflush(NULL);
+    int saved[3];
+    for (int i = 0; i < 3; i++)
+        saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 10);
+    for (int i = 0; i < 3; i++)
+        close(i);
+    const char *argv[] = {"/bin/sh", "-c", "cat; echo err >&2; exit 4", NULL};
+    outcome o;
+    int r = run(argv, "in", 2, &o);
+    for (int i = 0; i < 3; i++) {
+        dup2(saved[i], i);
+        close(saved[i]);
+    }
+    CHECK_EQ_INT(r, 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 4);
+    CHECK_EQ_STR(o.out.data, "in");
+    CHECK_EQ_STR(o.err.data, "err\n");
+    outcome_free(&o);
+}
+
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+/* A busy timer signal without SA_RESTART makes poll, read, write and
+ * waitpid fail with EINTR over and over; nothing may be lost. (Not faster
+ * than 10 ms: under valgrind posix_spawn is a real fork of a big process,
+ * and the kernel restarts a fork that a signal interrupts, forever.) */
+TEST(eintr_everywhere)
+{
+    struct sigaction sa = {.sa_handler = on_alarm}, old;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(SIGALRM, &sa, &old);
+    struct itimerval every = {{0, 10000}, {0, 10000}}, off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &every, NULL);
+
+    char *in = pattern(4 * MiB, 9);
+    /* The child closes its outputs and lingers, so we also sit in waitpid. */
+    const char *argv[] = {"/bin/sh", "-c",
+                          "cat; cat /proc/self/stat >&2; exec >&- 2>&-; sleep 0.2", NULL};
+    outcome o;
+    int r = run(argv, in, 4 * MiB, &o);
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old, NULL);
+
+    CHECK_EQ_INT(r, 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 0);
+    CHECK_EQ_MEM(o.out.data, o.out.len, in, 4 * MiB);
+    CHECK(o.err.len > 0);
+    printf("  (eintr_everywhere: %d timer signals during the run)\n", (int)alarms);
+    outcome_free(&o);
+    free(in);
+}
+
+TEST(thousand_runs_leave_nothing_behind)
+{
+    int before = count_fds();
+    CHECK(before > 0);
+    int bad = 0;
+    for (int i = 0; i < 1000; i++) {
+        outcome o;
+        switch (i % 4) {
+        case 0: {
+            const char *argv[] = {"true", NULL};
+            bad += run(argv, NULL, 0, &o) != 0 || o.kind != OUTCOME_EXITED || o.code != 0;
+            break;
+        }
+        case 1: {
+            const char *argv[] = {"cat", NULL};
+            bad += run(argv, "abc", 3, &o) != 0 || o.out.len != 3;
+            break;
+        }
+        case 2: {
+            const char *argv[] = {"no-such-hook-tool-for-dispatch", NULL};
+            bad += run(argv, "abc", 3, &o) != -1 || o.code != ENOENT;
+            break;
+        }
+        default: {
+            const char *argv[] = {"/bin/sh", "-c", "echo x >&2; kill -9 $$", NULL};
+            bad += run(argv, NULL, 0, &o) != 0 || o.kind != OUTCOME_SIGNALED;
+            break;
+        }
+        }
+        outcome_free(&o);
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(count_fds(), before);
+    errno = 0;
+    CHECK_EQ_INT(waitpid(-1, NULL, WNOHANG), -1);
+    CHECK_EQ_INT(errno, ECHILD);
+}
+
+/* Optional arguments pick tests by name substring: test_spawn eintr */
+static int argc_g;
+static char **argv_g;
+static int wanted(const char *name)
+{
+    if (argc_g < 2)
+        return 1;
+    for (int i = 1; i < argc_g; i++)
+        if (strstr(name, argv_g[i]) != NULL)
+            return 1;
+    return 0;
+}
+#define RUN_IF_WANTED(name) do { if (wanted(#name)) RUN(name); } while (0)
+
+int main(int argc, char **argv)
+{
+    argc_g = argc;
+    argv_g = argv;
+    RUN_IF_WANTED(exit_codes);
+    RUN_IF_WANTED(output_captured_exactly);
+    RUN_IF_WANTED(eight_mib_on_stdout_and_stderr_at_once);
+    RUN_IF_WANTED(fakecmd_eight_mib_each_way_with_four_mib_stdin);
+    RUN_IF_WANTED(four_mib_stdin_echoed_by_cat);
+    RUN_IF_WANTED(empty_stdin_is_a_pipe_at_eof);
+    RUN_IF_WANTED(child_not_reading_stdin);
+    RUN_IF_WANTED(foreign_pending_sigpipe_is_kept);
+    RUN_IF_WANTED(killed_by_signal);
+    RUN_IF_WANTED(missing_program_not_started);
+    RUN_IF_WANTED(not_executable_not_started);
+    RUN_IF_WANTED(arguments_arrive_verbatim);
+    RUN_IF_WANTED(environment_passed);
+    RUN_IF_WANTED(stdin_is_dev_null_when_not_fed);
+    RUN_IF_WANTED(child_gets_default_signals_and_empty_mask);
+    RUN_IF_WANTED(leaked_fd_not_inherited);
+    RUN_IF_WANTED(host_with_closed_stdio);
+    RUN_IF_WANTED(eintr_everywhere);
+    RUN_IF_WANTED(thousand_runs_leave_nothing_behind);
+    return ctest_summary();
+}
