@@ -107,8 +107,9 @@ check-c: $(C_TESTS) $(TEST_TOOLS) $(B)/fuzz_gob_replay
 # DISPATCH and JUJU_CPATH pick the build under test (check-asan overrides).
 DISPATCH_BIN ?= $(CURDIR)/$(B)/dispatch
 JUJU_CPATH   ?= $(CURDIR)/$(B)/?.so
-TEST_ENV := DISPATCH=$(DISPATCH_BIN) JUJU_CPATH='$(JUJU_CPATH)' BUILD=$(CURDIR)/$(B) \
-            FAKECMD=$(CURDIR)/$(B)/fakecmd FAKE_AGENT=$(CURDIR)/$(B)/fake-agent
+EXTRA_TEST_ENV ?=
+TEST_ENV = DISPATCH=$(DISPATCH_BIN) JUJU_CPATH='$(JUJU_CPATH)' BUILD=$(CURDIR)/$(B) \
+            FAKECMD=$(CURDIR)/$(B)/fakecmd FAKE_AGENT=$(CURDIR)/$(B)/fake-agent $(EXTRA_TEST_ENV)
 
 LUA_CHECK_DIRS := $(wildcard lua src tests tools charm-template)
 check-lua: $(B)/.deps
@@ -154,7 +155,7 @@ check-asan: all $(A)/dispatch $(A)/juju.so $(A_CTESTS) $(TEST_TOOLS)
 	$(MAKE) --no-print-directory check-unit check-integration \
 	  DISPATCH_BIN=$(CURDIR)/$(A)/dispatch JUJU_CPATH='$(CURDIR)/$(A)/?.so' \
 	  BUSTED='env $(ASAN_SO_ENV) $(BUSTED)' \
-	  TEST_ENV='$(TEST_ENV) DISPATCH_ASAN_OPTIONS=detect_leaks=1:halt_on_error=1'
+	  EXTRA_TEST_ENV=DISPATCH_ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 	@echo "make check-asan: all suites passed under ASan+UBSan"
 
 # valgrind cannot see malloc in a static binary: check a dynamic build.
