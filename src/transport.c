@@ -87,17 +87,11 @@ static int fail(outcome *o, const char *fmt, ...)
     return 0;
 }
 
-/* Request.Dir: the absolute, resolved working directory (malloc'd). */
+/* Request.Dir: the working directory, absolute (malloc'd). getcwd already
+ * gives the kernel's canonical path, without symlinks, so no realpath. */
 static char *working_dir(void)
 {
-    char *cwd = getcwd(NULL, 0);
-    if (cwd == NULL)
-        return NULL;
-    char *real = realpath(cwd, NULL);
-    int saved = errno;
-    free(cwd);
-    errno = saved;
-    return real;
+    return getcwd(NULL, 0);
 }
 
 static int run_socket(const char *const argv[], const char *stdin_data, size_t stdin_len,
