@@ -193,6 +193,24 @@ static const struct gob_field_def jujuc_request_fields[] = {
     { "StdinSet", GOB_BOOL }, { "Stdin", GOB_BYTES }, { "Token", GOB_STRING },
 };
 
+/* A net/rpc header value ({ServiceMethod, Seq[, Error]}) into p; the same
+ * shape goes both ways (Request has no Error, Response may). 0 or -1. */
+static int put_rpc_header(bytebuf *p, uint64_t seq, const char *err, size_t errlen)
+{
+    struct struct_writer h = { p, -1, 0 };
+    sw_string(&h, 0, "Jujuc.Main");
+    if (seq != 0) {
+        sw_field(&h, 1);
+        h.failed |= gob_put_uint(p, seq) != 0;
+    }
+    if (errlen > 0) {
+        sw_field(&h, 2);
+        h.failed |= gob_put_bytes(p, err, errlen) != 0;
+    }
+    sw_end(&h);
+    return h.failed ? -1 : 0;
+}
+
 int gob_put_jujuc_call(bytebuf *b, int with_types, uint64_t seq,
                        const struct gob_jujuc_request *r)
 {
@@ -203,14 +221,8 @@ int gob_put_jujuc_call(bytebuf *b, int with_types, uint64_t seq,
         goto out;
 
     /* net/rpc header {ServiceMethod, Seq} */
-    struct struct_writer h = { &p, -1, 0 };
-    sw_string(&h, 0, "Jujuc.Main");
-    if (seq != 0) {
-        sw_field(&h, 1);
-        h.failed |= gob_put_uint(&p, seq) != 0;
-    }
-    sw_end(&h);
-    if (h.failed || gob_put_message(b, ID_RPC_REQUEST, p.data, p.len) != 0)
+    if (put_rpc_header(&p, seq, NULL, 0) != 0 ||
+        gob_put_message(b, ID_RPC_REQUEST, p.data, p.len) != 0)
         goto out;
     if (with_types &&
         (gob_put_struct_type(b, ID_JUJUC_REQUEST, "Request", jujuc_request_fields, 7) != 0 ||
@@ -262,18 +274,8 @@ int gob_put_jujuc_reply(bytebuf *b, int64_t header_id, int define_header,
     int rc = -1;
     if (define_header && gob_put_struct_type(b, header_id, "Response", header, 3) != 0)
         goto out;
-    struct struct_writer h = { &p, -1, 0 };
-    sw_string(&h, 0, "Jujuc.Main");
-    if (seq != 0) {
-        sw_field(&h, 1);
-        h.failed |= gob_put_uint(&p, seq) != 0;
-    }
-    if (is_error) {
-        sw_field(&h, 2);
-        h.failed |= gob_put_bytes(&p, r->error.data, r->error.len) != 0;
-    }
-    sw_end(&h);
-    if (h.failed || gob_put_message(b, header_id, p.data, p.len) != 0)
+    if (put_rpc_header(&p, seq, r->error.data, r->error.len) != 0 ||
+        gob_put_message(b, header_id, p.data, p.len) != 0)
         goto out;
     if (define_body &&
         gob_put_struct_type(b, body_id, is_error ? "" : "ExecResponse",
