@@ -173,7 +173,7 @@ $(B)/fuzz_gob: tests/fuzz/fuzz_gob.c $(PURE_SRC) $(HDRS) | $(B)/.deps
 $(B)/fuzz_gob_replay: tests/fuzz/fuzz_gob.c tests/fuzz/replay.c $(PURE_SRC) $(HDRS) | $(B)/.deps
 	$(CC) $(CFLAGS) -Isrc -o $@ tests/fuzz/fuzz_gob.c tests/fuzz/replay.c $(PURE_SRC)
 fuzz: $(B)/fuzz_gob
-	@mkdir -p $(B)/fuzz-corpus
+	@mkdir -p $(B)/fuzz-corpus tests/fuzz/regressions
 	$(B)/fuzz_gob -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  -artifact_prefix=tests/fuzz/regressions/ $(B)/fuzz-corpus tests/fuzz/corpus
 
