@@ -1,6 +1,7 @@
 # dispatch: Juju charms in Lua, run by a small static C host.
 #
 #   make            build/dispatch (static) and build/juju.so
+#   make demo       a demo charm through its events, over exec and the socket
 #   make test       every test (C unit, busted unit + integration over exec and
 #                   over the agent socket, luacheck)
 #   make check-asan the same suites against an ASan+UBSan build
@@ -35,7 +36,7 @@ DEB_PKGS := build-essential liblua5.4-dev lua5.4 lua-cjson-dev lua-cjson \
             lua-busted lua-check lua-ldoc lua-yaml golang-go clang \
             libclang-rt-14-dev valgrind
 
-.PHONY: all deps test check-c check-go check-lua check-unit check-integration \
+.PHONY: all deps demo test check-c check-go check-lua check-unit check-integration \
         check-asan check-valgrind bench fuzz install clean lint doc
 
 all: deps $(B)/dispatch $(B)/juju.so
@@ -185,6 +186,10 @@ $(B)/bench-trivial: tests/bench/trivial.c | $(B)/.deps
 	$(CC) $(CFLAGS) -o $@ $<
 $(B)/bench-spawn: tests/bench/spawn_loop.c | $(B)/.deps
 	$(CC) $(CFLAGS) -o $@ $<
+
+# ---------------------------------------------------------------- demo
+demo: all $(TEST_TOOLS)
+	$(TEST_ENV) tests/fixtures/demo-run
 
 # ---------------------------------------------------------------- misc
 doc: all
