@@ -95,7 +95,7 @@ TEST_TOOLS := $(B)/fakecmd $(B)/fake-agent $(B)/go-jujuc
 
 # ---------------------------------------------------------------- C unit tests
 C_TESTS := $(patsubst tests/c/%.c,$(B)/ctest/%,$(wildcard tests/c/test_*.c))
-$(B)/ctest/%: tests/c/%.c tests/c/ctest.h $(PURE_SRC) $(HDRS) | $(B)/.deps
+$(B)/ctest/%: tests/c/%.c tests/c/ctest.h tests/c/testutil.h $(PURE_SRC) $(HDRS) | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -Itests/c -o $@ $< $(PURE_SRC)
 
@@ -140,7 +140,7 @@ $(A)/juju.so: $(MOD_SRC) $(PURE_SRC) $(HDRS) | $(B)/.deps
 	@mkdir -p $(A)
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(LUA_INC) -Isrc -fPIC -shared -o $@ $(MOD_SRC) $(PURE_SRC)
 A_CTESTS := $(patsubst tests/c/%.c,$(A)/ctest/%,$(wildcard tests/c/test_*.c))
-$(A)/ctest/%: tests/c/%.c tests/c/ctest.h $(PURE_SRC) $(HDRS) | $(B)/.deps
+$(A)/ctest/%: tests/c/%.c tests/c/ctest.h tests/c/testutil.h $(PURE_SRC) $(HDRS) | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Isrc -Itests/c -o $@ $< $(PURE_SRC)
 

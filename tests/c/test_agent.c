@@ -7,7 +7,6 @@
  * status. The transport selection (src/transport.c) is tested here too,
  * with the same servers.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,20 +23,10 @@
 #include "agent.h"
 #include "ctest.h"
 #include "gob.h"
+#include "testutil.h"
 #include "transport.h"
 
 #define NEEDS_STDIN "hook tool requires stdin, none supplied"
-
-static int count_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1;   /* the DIR's own fd */
-}
 
 /* ---------------------------------------------------------------- server side */
 
@@ -406,6 +395,36 @@ static const struct agent_request config_get = {
     .args = cg_args, .nargs = 2, .token = "tok",
 };
 
+/* A client on a fresh in-test server running scenario fn. */
+static agent_conn *serve(struct server *s, int abstract, void (*fn)(int))
+{
+    start_server(s, abstract, fn);
+    return agent_open(s->addr, NULL, 0);
+}
+
+/* Close the client, then the server's verdict (0 when all it checked held). */
+static int close_and_finish(struct server *s, agent_conn *c)
+{
+    agent_close(c);
+    return finish_server(s);
+}
+
+/* One call that must go through (agent_call 0) and exit with code and
+ * exactly stdout out (NULL: no stdout). Prints what it got when not. */
+static int call_gives(agent_conn *c, const struct agent_request *r, int64_t code, const char *out)
+{
+    outcome o = { 0 };
+    int rc = agent_call(c, r, &o);
+    int ok = rc == 0 && o.kind == OUTCOME_EXITED && o.code == code &&
+             (out == NULL ? o.out.len == 0 : o.out.data != NULL && strcmp(o.out.data, out) == 0);
+    if (!ok)
+        fprintf(stderr, "  %s: rc %d, kind %d, code %lld, stdout \"%s\", stderr \"%s\"\n",
+                r->command, rc, (int)o.kind, (long long)o.code, o.out.data ? o.out.data : "",
+                o.err.data ? o.err.data : "");
+    outcome_free(&o);
+    return ok;
+}
+
 static int err_is(const outcome *o, const char *prefix)
 {
     return o->err.data != NULL && strncmp(o->err.data, prefix, strlen(prefix)) == 0 &&
@@ -444,63 +463,42 @@ TEST(normal_reply_abstract_socket) { normal_reply_on(1); }
 TEST(three_calls_one_connection)
 {
     struct server s;
-    start_server(&s, 0, sc_three);
-    agent_conn *c = agent_open(s.addr, NULL, 0);
+    agent_conn *c = serve(&s, 0, sc_three);
     CHECK(c != NULL);
     for (int i = 0; c && i < 3; i++) {
-        outcome o = { 0 };
         char want[32];
         snprintf(want, sizeof want, "call %d\n", i);
-        CHECK_EQ_INT(agent_call(c, &config_get, &o), 0);
-        CHECK_EQ_INT(o.code, i);
-        CHECK_EQ_STR(o.out.data, want);
-        outcome_free(&o);
+        CHECK(call_gives(c, &config_get, i, want));
     }
-    agent_close(c);
-    CHECK_EQ_INT(finish_server(&s), 0);
+    CHECK_EQ_INT(close_and_finish(&s, c), 0);
 }
 
 TEST(stdin_retry)
 {
     struct server s;
-    start_server(&s, 0, sc_stdin_retry);
-    agent_conn *c = agent_open(s.addr, NULL, 0);
+    agent_conn *c = serve(&s, 0, sc_stdin_retry);
     static const char *const args[] = { "--file", "-" };
     struct agent_request r = { .context_id = "c", .dir = "/d", .command = "relation-set",
                                .args = args, .nargs = 2 };
-    outcome o = { 0 };
-    CHECK_EQ_INT(agent_call(c, &r, &o), 0);
-    CHECK_EQ_INT(o.code, 0);
-    CHECK_EQ_STR(o.out.data, "retried\n");
-    outcome_free(&o);
-    CHECK_EQ_INT(agent_call(c, &config_get, &o), 0);
-    CHECK_EQ_STR(o.out.data, "next\n");
-    outcome_free(&o);
-    agent_close(c);
-    CHECK_EQ_INT(finish_server(&s), 0);
+    CHECK(call_gives(c, &r, 0, "retried\n"));
+    CHECK(call_gives(c, &config_get, 0, "next\n"));
+    CHECK_EQ_INT(close_and_finish(&s, c), 0);
 }
 
 TEST(stdin_presend)
 {
     struct server s;
-    start_server(&s, 1, sc_stdin_presend);
-    agent_conn *c = agent_open(s.addr, NULL, 0);
+    agent_conn *c = serve(&s, 1, sc_stdin_presend);
     struct agent_request r = { .context_id = "c", .dir = "/d", .command = "relation-set",
                                .stdin_data = "a: b\n", .stdin_len = 5 };
-    outcome o = { 0 };
-    CHECK_EQ_INT(agent_call(c, &r, &o), 0);
-    CHECK_EQ_INT(o.code, 0);
-    CHECK_EQ_INT(o.out.len, 0);
-    outcome_free(&o);
-    agent_close(c);
-    CHECK_EQ_INT(finish_server(&s), 0);
+    CHECK(call_gives(c, &r, 0, NULL));
+    CHECK_EQ_INT(close_and_finish(&s, c), 0);
 }
 
 TEST(rpc_error_is_exit_1)
 {
     struct server s;
-    start_server(&s, 0, sc_rpc_error);
-    agent_conn *c = agent_open(s.addr, NULL, 0);
+    agent_conn *c = serve(&s, 0, sc_rpc_error);
     outcome o = { 0 };
     CHECK_EQ_INT(agent_call(c, &config_get, &o), 0);
     CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
@@ -509,18 +507,14 @@ TEST(rpc_error_is_exit_1)
     CHECK_EQ_INT(o.out.len, 0);
     CHECK(agent_alive(c));
     outcome_free(&o);
-    CHECK_EQ_INT(agent_call(c, &config_get, &o), 0);
-    CHECK_EQ_STR(o.out.data, "fine\n");
-    outcome_free(&o);
-    agent_close(c);
-    CHECK_EQ_INT(finish_server(&s), 0);
+    CHECK(call_gives(c, &config_get, 0, "fine\n"));
+    CHECK_EQ_INT(close_and_finish(&s, c), 0);
 }
 
 TEST(server_closes_mid_reply)
 {
     struct server s;
-    start_server(&s, 0, sc_close_mid_reply);
-    agent_conn *c = agent_open(s.addr, NULL, 0);
+    agent_conn *c = serve(&s, 0, sc_close_mid_reply);
     outcome o = { 0 };
     CHECK_EQ_INT(agent_call(c, &config_get, &o), -1);
     CHECK_EQ_INT(o.code, 1);
@@ -532,11 +526,8 @@ TEST(server_closes_mid_reply)
     outcome_free(&o);
     agent_close(c);
     c = agent_open(s.addr, NULL, 0);
-    CHECK_EQ_INT(agent_call(c, &config_get, &o), 0);
-    CHECK_EQ_STR(o.out.data, "again\n");
-    outcome_free(&o);
-    agent_close(c);
-    CHECK_EQ_INT(finish_server(&s), 0);
+    CHECK(call_gives(c, &config_get, 0, "again\n"));
+    CHECK_EQ_INT(close_and_finish(&s, c), 0);
 }
 
 TEST(hostile_replies)
@@ -782,17 +773,13 @@ TEST(against_go_fake_agent)
     agent_conn *c = agent_open(sock, NULL, 0);
     CHECK(c != NULL);
     struct agent_request r = { .context_id = "ctx-9", .dir = dir, .command = "is-leader" };
-    outcome o = { 0 };
-    for (int i = 0; c && i < 3; i++) {
-        CHECK_EQ_INT(agent_call(c, &r, &o), 0);
-        CHECK_EQ_INT(o.code, 0);
-        CHECK_EQ_STR(o.out.data, "True\n");
-        outcome_free(&o);
-    }
+    for (int i = 0; c && i < 3; i++)
+        CHECK(call_gives(c, &r, 0, "True\n"));
     /* --file - with no stdin: the server asks, we retry with empty stdin */
     static const char *const args[] = { "--file", "-" };
     struct agent_request rs = { .context_id = "ctx-9", .dir = dir, .command = "relation-set",
                                 .args = args, .nargs = 2 };
+    outcome o = { 0 };
     CHECK_EQ_INT(agent_call(c, &rs, &o), 0);
     CHECK_EQ_INT(o.code, 3);
     CHECK_EQ_STR(o.out.data, "stdin=[]");
@@ -800,9 +787,7 @@ TEST(against_go_fake_agent)
     outcome_free(&o);
     rs.stdin_data = "k: v\n";
     rs.stdin_len = 5;
-    CHECK_EQ_INT(agent_call(c, &rs, &o), 0);
-    CHECK_EQ_STR(o.out.data, "stdin=[k: v\n]");
-    outcome_free(&o);
+    CHECK(call_gives(c, &rs, 3, "stdin=[k: v\n]"));
     /* a wrong context id is an RPC error: exit 1, "ERROR bad request: ..." */
     r.context_id = "other";
     CHECK_EQ_INT(agent_call(c, &r, &o), 0);

@@ -4,10 +4,8 @@
  * (B = the build directory; ./build when unset) through spawn_capture.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,28 +14,15 @@
 
 #include "ctest.h"
 #include "spawn_capture.h"
+#include "testutil.h"
 
 static char dir[PATH_MAX], bindir[PATH_MAX], env_dir[PATH_MAX + 16];
-
-__attribute__((format(printf, 2, 3)))
-static void pathf(char *out, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out, PATH_MAX, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= PATH_MAX)
-        abort();
-}
 
 static void put(const char *rel, const char *text, mode_t mode)
 {
     char path[PATH_MAX];
     pathf(path, "%s/%s", dir, rel);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    CHECK(fd >= 0);
-    CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-    close(fd);
+    CHECK(write_file(path, text, strlen(text), mode) == 0);
     chmod(path, mode);
 }
 
@@ -46,13 +31,7 @@ static char *get(const char *rel, size_t *len)
 {
     char path[PATH_MAX];
     pathf(path, "%s/%s", dir, rel);
-    FILE *f = fopen(path, "rbe");
-    if (f == NULL)
-        return NULL;
-    char *p = calloc(1, 65536);
-    *len = fread(p, 1, 65535, f);
-    fclose(f);
-    return p;
+    return read_file(path, len);
 }
 
 static int run_cmd(const char *name, const char *const args[], const char *in, size_t in_len,
@@ -72,19 +51,9 @@ static int run_cmd(const char *name, const char *const args[], const char *in, s
 
 static int setup(void)
 {
-    char fake[PATH_MAX], link[PATH_MAX];
-    const char *b = getenv("B");
-    pathf(fake, "%s/fakecmd", b && *b ? b : "build");
-    if (access(fake, X_OK) != 0) {
-        fprintf(stderr, "fakecmd not found at %s: build it (cc -o build/fakecmd "
-                        "tests/helpers/fakecmd.c) and set B to the build directory\n", fake);
-        return -1;
-    }
-    char abs_fake[PATH_MAX];
-    if (realpath(fake, abs_fake) == NULL)
-        return -1;
-    pathf(dir, "/tmp/test_fakecmd.XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    char link[PATH_MAX];
+    const char *abs_fake = fakecmd_path();
+    if (abs_fake == NULL || make_tmpdir(dir, sizeof dir, "test_fakecmd") != 0)
         return -1;
     pathf(bindir, "%s/bin", dir);
     mkdir(bindir, 0755);
@@ -228,9 +197,6 @@ int main(void)
     RUN(records_and_answers);
     RUN(secret_files);
     RUN(dies_by_signal);
-    const char *rm[] = {"rm", "-rf", dir, NULL};
-    outcome o = {0};
-    spawn_capture(rm, NULL, NULL, 0, &o);
-    outcome_free(&o);
+    remove_tree(dir);
     return ctest_summary();
 }

@@ -316,15 +316,21 @@ static const char REF_RESPONSE_DEF[] =
     "3a ff 87 03 01 01 08 \"Response\" 01 ff 88 00 01 03 01 0d \"ServiceMethod\" 01 0c 00 01 03 \"Seq\" 01 06 00"
     "01 05 \"Error\" 01 0c 00 00 00";
 
+/* The reference's Response definition, then the messages in spec text more. */
+static bytebuf after_response_def(const char *more)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "%s %s", REF_RESPONSE_DEF, more);
+    return spec(text);
+}
+
 TEST(reference_success_reply)
 {
-    char text[1024];
-    snprintf(text, sizeof text, "%s %s", REF_RESPONSE_DEF,
-             "0f ff 88 01 0a \"Jujuc.Main\" 00"
-             "39 ff 89 03 01 01 0c \"ExecResponse\" 01 ff 8a 00 01 03 01 04 \"Code\" 01 04 00 01 06 \"Stdout\" 01 0a 00"
-             "01 06 \"Stderr\" 01 0a 00 00 00"
-             "0a ff 8a 02 05 \"True\n\" 00");
-    bytebuf b = spec(text);
+    bytebuf b = after_response_def(
+        "0f ff 88 01 0a \"Jujuc.Main\" 00"
+        "39 ff 89 03 01 01 0c \"ExecResponse\" 01 ff 8a 00 01 03 01 04 \"Code\" 01 04 00 01 06 \"Stdout\" 01 0a 00"
+        "01 06 \"Stderr\" 01 0a 00 00 00"
+        "0a ff 8a 02 05 \"True\n\" 00");
     struct gob_reply r = { 0 };
     char err[256] = "";
     CHECK_EQ_INT(decode_bytes(&b, &r, err, sizeof err), 1);
@@ -343,12 +349,10 @@ TEST(reference_success_reply)
 
 TEST(reference_error_reply)
 {
-    char text[1024];
-    snprintf(text, sizeof text, "%s %s", REF_RESPONSE_DEF,
-             "38 ff 88 01 0a \"Jujuc.Main\" 02 27 \"hook tool requires stdin, none supplied\" 00"
-             "0a ff 89 03 01 02 ff 8a 00 00 00"
-             "03 ff 8a 00");
-    bytebuf b = spec(text);
+    bytebuf b = after_response_def(
+        "38 ff 88 01 0a \"Jujuc.Main\" 02 27 \"hook tool requires stdin, none supplied\" 00"
+        "0a ff 89 03 01 02 ff 8a 00 00 00"
+        "03 ff 8a 00");
     struct gob_reply r = { 0 };
     char err[256] = "";
     CHECK_EQ_INT(decode_bytes(&b, &r, err, sizeof err), 1);
@@ -558,9 +562,7 @@ TEST(malformed_replies)
         { "duplicate definition", REF_RESPONSE_DEF },
     };
     for (size_t i = 0; i < sizeof(after_def) / sizeof(after_def[0]); i++) {
-        char text[2048];
-        snprintf(text, sizeof text, "%s %s", REF_RESPONSE_DEF, after_def[i].hex);
-        bytebuf b = spec(text);
+        bytebuf b = after_response_def(after_def[i].hex);
         CHECK(decode_fails(&b, after_def[i].what));
         bytebuf_free(&b);
     }

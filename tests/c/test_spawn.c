@@ -4,12 +4,10 @@
  * /bin/sh is used only as the child under test. The recording fake hook
  * command is $B/fakecmd (B = the build directory; ./build when B is unset).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +19,7 @@
 
 #include "ctest.h"
 #include "spawn_capture.h"
+#include "testutil.h"
 
 #define MiB (1024 * 1024)
 
@@ -45,124 +44,12 @@ static char *pattern(size_t n, unsigned seed)
     return p;
 }
 
-/* Format a path into out (PATH_MAX bytes); a path that does not fit aborts. */
-__attribute__((format(printf, 2, 3)))
-static void pathf(char *out, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out, PATH_MAX, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= PATH_MAX) {
-        fprintf(stderr, "path too long: %s\n", out);
-        abort();
-    }
-}
-
-static int write_file(const char *path, const void *p, size_t n, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return -1;
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            close(fd);
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return close(fd);
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rbe");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *p = malloc(cap);
-    size_t r;
-    while (p != NULL && (r = fread(p + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (cap - n - 1 == 0) {
-            char *q = realloc(p, cap * 2);
-            if (q == NULL) {
-                free(p);
-                p = NULL;
-                break;
-            }
-            p = q;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (p != NULL) {
-        p[n] = '\0';
-        *len = n;
-    }
-    return p;
-}
-
-static int make_tmpdir(char *dir, size_t size)
-{
-    const char *base = getenv("TMPDIR");
-    snprintf(dir, size, "%s/test_spawn.XXXXXX", base && *base ? base : "/tmp");
-    return mkdtemp(dir) != NULL ? 0 : -1;
-}
-
-static void remove_tree(const char *dir)
-{
-    const char *argv[] = {"rm", "-rf", dir, NULL};
-    outcome o;
-    run(argv, NULL, 0, &o);
-    outcome_free(&o);
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (d == NULL)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* not the fd of d itself */
-}
-
-/* $B/fakecmd, or NULL with a message saying how to get it. */
-static const char *fakecmd_path(void)
-{
-    static char path[PATH_MAX];
-    const char *b = getenv("B");
-    pathf(path, "%s/fakecmd", b && *b ? b : "build");
-    if (access(path, X_OK) != 0) {
-        fprintf(stderr, "  fakecmd not found at %s: build it (cc -o build/fakecmd "
-                        "tests/helpers/fakecmd.c) and set B to the build directory\n", path);
-        return NULL;
-    }
-    if (path[0] != '/') {
-        static char abs_path[PATH_MAX];
-        if (realpath(path, abs_path) == NULL)
-            return NULL;
-        return abs_path;
-    }
-    return path;
-}
-
 /* A fake hook directory: dir/bin/<name> -> fakecmd, dir/responses/. */
 static int fake_hook_dir(char *dir, size_t size, const char *name, char *cmd, size_t cmd_size)
 {
     const char *fake = fakecmd_path();
     char sub[PATH_MAX];
-    if (fake == NULL || make_tmpdir(dir, size) != 0)
+    if (fake == NULL || make_tmpdir(dir, size, "test_spawn") != 0)
         return -1;
     pathf(sub, "%s/bin", dir);
     if (mkdir(sub, 0755) != 0)
@@ -227,7 +114,7 @@ TEST(output_captured_exactly)
 TEST(eight_mib_on_stdout_and_stderr_at_once)
 {
     char dir[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
-    CHECK(make_tmpdir(dir, sizeof dir) == 0);
+    CHECK(make_tmpdir(dir, sizeof dir, "test_spawn") == 0);
     pathf(a, "%s/a", dir);
     pathf(b, "%s/b", dir);
     char *pa = pattern(8 * MiB, 1), *pb = pattern(8 * MiB, 2);
@@ -439,7 +326,7 @@ TEST(missing_program_not_started)
 TEST(not_executable_not_started)
 {
     char dir[PATH_MAX], path[PATH_MAX];
-    CHECK(make_tmpdir(dir, sizeof dir) == 0);
+    CHECK(make_tmpdir(dir, sizeof dir, "test_spawn") == 0);
     pathf(path, "%s/plain-file", dir);
     CHECK(write_file(path, "#!/bin/sh\necho hi\n", 18, 0644) == 0);
     const char *argv[] = {path, NULL};

@@ -5,11 +5,11 @@
 
 local M = {}
 
---- Quote a string for /bin/sh.
--- @tparam string s
--- @treturn string
+--- Quote one word for /bin/sh.
+-- @param s any bytes except NUL (numbers are turned into strings)
+-- @treturn string the word in single quotes
 function M.shell_quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
 --- Run a shell command and return its output without the trailing newline.

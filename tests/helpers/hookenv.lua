@@ -12,26 +12,15 @@
 -- @module tests.helpers.hookenv
 
 local lfs = require "lfs"
+local fs = require "helpers.fs"
 
 local M = {}
 
---- Quote one word for /bin/sh.
--- @tparam string s any bytes except NUL
--- @treturn string the word in single quotes
-function M.quote(s)
-  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
-end
+--- Quote one word for /bin/sh (@{helpers.fs.shell_quote}).
+M.quote = fs.shell_quote
 
---- Read a whole file.
--- @tparam string path
--- @treturn ?string the content, or nil when the file cannot be opened
-function M.read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+--- Read a whole file, or nil when it cannot be opened (@{helpers.fs.read}).
+M.read_file = fs.read
 
 --- Write a whole file (created or truncated).
 -- @tparam string path

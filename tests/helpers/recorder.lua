@@ -10,6 +10,8 @@
 --     assert.is_true(juju.is_leader())
 --     assert.same({ "is-leader", "--format=json" }, rec:last().argv)
 --
+-- Inside a `describe`, @{setup} does the per-test install and uninstall.
+--
 -- @module helpers.recorder
 
 local M = {}
@@ -83,6 +85,27 @@ end
 function M.install(juju, answers)
   local rec = M.new(answers)
   juju.set_runner(rec.runner)
+  return rec
+end
+
+--- Give every test of the enclosing busted `describe` an empty recorder
+-- as the module's runner, and take it out again after the test. Call it
+-- inside `describe`; the spec's own `before_each` hooks registered after
+-- it run after the reset, so they can add answers.
+-- @tparam table juju the loaded module
+-- @treturn table the recorder, one object for the whole block: its calls
+-- and answers are emptied before each test
+function M.setup(juju)
+  -- Required here, not at the top: the rest of this module works without busted.
+  local busted = require "busted"
+  local rec = M.new()
+  busted.before_each(function()
+    rec.calls, rec.answers = {}, {}
+    juju.set_runner(rec.runner)
+  end)
+  busted.after_each(function()
+    juju.set_runner(nil)
+  end)
   return rec
 end
 

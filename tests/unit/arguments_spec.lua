@@ -142,15 +142,7 @@ local cases = {
 }
 
 describe("juju bad arguments #unit", function()
-  local rec
-
-  before_each(function()
-    rec = recorder.install(juju)
-  end)
-
-  after_each(function()
-    juju.set_runner(nil)
-  end)
+  local rec = recorder.setup(juju)
 
   for _, case in ipairs(cases) do
     local label, fname, call, fragment = case[1], case[2], case[3], case[4]

@@ -254,15 +254,7 @@ local cases = {
 }
 
 describe("juju argv and stdin #unit", function()
-  local rec
-
-  before_each(function()
-    rec = recorder.install(juju)
-  end)
-
-  after_each(function()
-    juju.set_runner(nil)
-  end)
+  local rec = recorder.setup(juju)
 
   for _, case in ipairs(cases) do
     local label, call, argv, stdin = case[1], case[2], case[3], case[4]

@@ -12,15 +12,7 @@ local function raised(f, ...)
 end
 
 describe("juju.Error #unit", function()
-  local rec
-
-  before_each(function()
-    rec = recorder.install(juju)
-  end)
-
-  after_each(function()
-    juju.set_runner(nil)
-  end)
+  local rec = recorder.setup(juju)
 
   describe("non-zero exit", function()
     it("raises a table with the juju.Error metatable and every field", function()

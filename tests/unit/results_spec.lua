@@ -9,15 +9,7 @@ local SINCE_1 = 1714558830 -- 2024-05-01 10:20:30Z
 local SINCE_2 = 1767508186 -- 2026-01-04 06:29:46Z
 
 describe("juju result shaping #unit", function()
-  local rec
-
-  before_each(function()
-    rec = recorder.install(juju)
-  end)
-
-  after_each(function()
-    juju.set_runner(nil)
-  end)
+  local rec = recorder.setup(juju)
 
   describe("commands with no result", function()
     local calls = {

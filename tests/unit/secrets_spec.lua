@@ -60,17 +60,13 @@ local function normalised(argv)
 end
 
 describe("juju secret content files #unit", function()
-  local rec, seen
+  local rec = recorder.setup(juju)
+  local seen
 
   before_each(function()
     seen = {}
-    rec = recorder.install(juju)
     rec:on("secret-add", inspecting(seen))
     rec:on("secret-set", inspecting(seen))
-  end)
-
-  after_each(function()
-    juju.set_runner(nil)
   end)
 
   describe("secret_add", function()

@@ -7,15 +7,7 @@ local lyaml = require "lyaml"
 local recorder = require "helpers.recorder"
 
 describe("relation and state stdin reads back through a YAML parser #unit", function()
-  local rec
-
-  before_each(function()
-    rec = recorder.install(juju)
-  end)
-
-  after_each(function()
-    juju.set_runner(nil)
-  end)
+  local rec = recorder.setup(juju)
 
   local tricky = {
     plain = "hello",

@@ -7,9 +7,9 @@ import (
 	"os"
 )
 
-// callRecord is one line of the call log, for tests that check what the
+// CallRecord is one line of the call log, for tests that check what the
 // client under test actually sent.
-type callRecord struct {
+type CallRecord struct {
 	Seq      uint64   `json:"seq"` // call counter, starting at 1 (not the RPC Seq)
 	Context  string   `json:"context"`
 	Dir      string   `json:"dir"`
@@ -22,12 +22,12 @@ type callRecord struct {
 	Error    string   `json:"error"` // RPC error returned, "" on success
 }
 
-func newCallRecord(seq uint64, req Request) *callRecord {
+func newCallRecord(seq uint64, req Request) *CallRecord {
 	args := req.Args
 	if args == nil {
 		args = []string{} // "args":[] rather than null
 	}
-	return &callRecord{
+	return &CallRecord{
 		Seq: seq, Context: req.ContextId, Dir: req.Dir,
 		Command: req.CommandName, Args: args,
 		StdinSet: req.StdinSet, StdinLen: len(req.Stdin), Token: req.Token,
@@ -44,7 +44,7 @@ func newCallLog(w io.Writer) *callLog {
 
 // write appends one JSON line; it happens before the reply is sent, so a
 // client that got its reply can read its record.
-func (l *callLog) write(rec *callRecord) {
+func (l *callLog) write(rec *CallRecord) {
 	if l.w == nil {
 		return
 	}

@@ -107,7 +107,7 @@ func (j *Jujuc) Main(req Request, resp *ExecResponse) error {
 	return err
 }
 
-func (s *Server) handle(conn *dropConn, req Request, resp *ExecResponse, rec *callRecord) error {
+func (s *Server) handle(conn *dropConn, req Request, resp *ExecResponse, rec *CallRecord) error {
 	if s.cfg.CloseOnCall != 0 && s.calls == s.cfg.CloseOnCall {
 		conn.drop()
 		return ErrDropped

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/gob"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,22 +18,15 @@ import (
 	"testing"
 	"time"
 
+	"dispatch/tests/agent/internal/agenttest"
 	"dispatch/tests/agent/jujuc"
 )
 
-// The test binary doubles as fake-agent: with this variable set it runs
-// main(), so the tests drive the real program over a real socket.
-const runMainEnv = "FAKE_AGENT_TEST_RUN_MAIN"
+// The test binary doubles as fake-agent, so the tests drive the real
+// program over a real socket.
+func TestMain(m *testing.M) { agenttest.Main(m, main) }
 
-func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
-
-const contextID = "unit-test/0-install-1"
+const contextID = agenttest.ContextID
 
 type agent struct {
 	dir    string // temp dir: bin/, work/, agent.log
@@ -138,7 +130,7 @@ func TestInheritedFdsNotPassedOn(t *testing.T) {
 func (a *agent) start(t *testing.T, args []string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1", "AGENT_TEST_VAR=from-agent")
+	cmd.Env = append(os.Environ(), agenttest.RunMainEnv+"=1", "AGENT_TEST_VAR=from-agent")
 	cmd.Stderr = os.Stderr
 	cmd.ExtraFiles = a.leak
 	out, err := cmd.StdoutPipe()
@@ -193,37 +185,9 @@ func (a *agent) request(command string, args ...string) jujuc.Request {
 	}
 }
 
-type record struct {
-	Seq      uint64   `json:"seq"`
-	Context  string   `json:"context"`
-	Dir      string   `json:"dir"`
-	Command  string   `json:"command"`
-	Args     []string `json:"args"`
-	StdinSet bool     `json:"stdin_set"`
-	StdinLen int      `json:"stdin_len"`
-	Token    string   `json:"token"`
-	Code     int      `json:"code"`
-	Error    string   `json:"error"`
-}
-
-func (a *agent) records(t *testing.T) []record {
+func (a *agent) records(t *testing.T) []jujuc.CallRecord {
 	t.Helper()
-	data, err := os.ReadFile(a.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []record
-	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		var r record
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("bad log line %q: %v", line, err)
-		}
-		recs = append(recs, r)
-	}
-	return recs
+	return agenttest.ReadJSONLines[jujuc.CallRecord](t, a.log)
 }
 
 func call(c *rpc.Client, req jujuc.Request) (jujuc.ExecResponse, error) {
@@ -509,7 +473,7 @@ func TestStaleSocketReplaced(t *testing.T) {
 func TestFlagErrors(t *testing.T) {
 	for _, args := range [][]string{{}, {"-socket", "/tmp/x", "-bin", "/tmp"}, {"-nope"}} {
 		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = append(os.Environ(), runMainEnv+"=1")
+		cmd.Env = append(os.Environ(), agenttest.RunMainEnv+"=1")
 		out, err := cmd.CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
 			t.Errorf("%v: err %v, output %s", args, err, out)

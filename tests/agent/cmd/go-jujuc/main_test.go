@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -11,22 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"dispatch/tests/agent/internal/agenttest"
 	"dispatch/tests/agent/jujuc"
 )
 
 // The test binary doubles as go-jujuc: symlinked as a hook command name
-// and run with this variable set, it runs main().
-const runMainEnv = "GO_JUJUC_TEST_RUN_MAIN"
+// and run with agenttest.RunMainEnv set, it runs main().
+func TestMain(m *testing.M) { agenttest.Main(m, main) }
 
-func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
-		main()
-		return
-	}
-	os.Exit(m.Run())
-}
-
-const contextID = "unit-test/0-install-1"
+const contextID = agenttest.ContextID
 
 type fixture struct {
 	dir    string
@@ -98,7 +90,7 @@ func (f *fixture) run(t *testing.T, name string, env []string, stdin string, arg
 	t.Helper()
 	cmd := exec.Command(filepath.Join(f.tools, name), args...)
 	cmd.Dir = f.work
-	cmd.Env = append([]string{runMainEnv + "=1", "PATH=" + os.Getenv("PATH")}, env...)
+	cmd.Env = append([]string{agenttest.RunMainEnv + "=1", "PATH=" + os.Getenv("PATH")}, env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -118,24 +110,11 @@ func (f *fixture) env() []string {
 	}
 }
 
+// records reads the call log as plain maps, so the checks below also pin
+// the JSON key names.
 func (f *fixture) records(t *testing.T) []map[string]interface{} {
 	t.Helper()
-	data, err := os.ReadFile(f.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []map[string]interface{}
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		if line == "" {
-			continue
-		}
-		var r map[string]interface{}
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, r)
-	}
-	return recs
+	return agenttest.ReadJSONLines[map[string]interface{}](t, f.log)
 }
 
 func TestCallPassesThroughOutputAndCode(t *testing.T) {

@@ -4,9 +4,10 @@
 //	cd tests/agent && go run ./cmd/gob-vectors
 //
 // Hex, with "<Pn>" standing for n bytes of the pattern 'a'+i%26 (so long
-// strings stay short in the test). The structs mirror Juju's (3.6
-// jujuc.Request with Token, utils exec.ExecResponse). Throwaway: the C
-// tests carry the output; nothing builds this.
+// strings stay short in the test). The wire structs are the jujuc
+// package's copies of Juju's (3.6 jujuc.Request with Token, utils
+// exec.ExecResponse). Throwaway: the C tests carry the output; nothing
+// builds this.
 package main
 
 import (
@@ -18,23 +19,9 @@ import (
 	"net/rpc"
 	"strings"
 	"sync"
+
+	"dispatch/tests/agent/jujuc"
 )
-
-type Request struct {
-	ContextId   string
-	Dir         string
-	CommandName string
-	Args        []string
-	StdinSet    bool
-	Stdin       []byte
-	Token       string
-}
-
-type ExecResponse struct {
-	Code   int
-	Stdout []byte
-	Stderr []byte
-}
 
 func pattern(n int) []byte {
 	b := make([]byte, n)
@@ -47,7 +34,7 @@ func pattern(n int) []byte {
 // Jujuc answers by CommandName so each reply shape is easy to ask for.
 type Jujuc struct{}
 
-func (Jujuc) Main(req Request, resp *ExecResponse) error {
+func (Jujuc) Main(req jujuc.Request, resp *jujuc.ExecResponse) error {
 	switch req.CommandName {
 	case "ok":
 		resp.Stdout = []byte("True\n")
@@ -62,7 +49,7 @@ func (Jujuc) Main(req Request, resp *ExecResponse) error {
 		resp.Code = -300
 	case "needstdin":
 		if !req.StdinSet {
-			return errors.New("hook tool requires stdin, none supplied")
+			return errors.New(jujuc.ErrNoStdinMessage)
 		}
 		resp.Stdout = req.Stdin
 	}
@@ -124,9 +111,9 @@ func dial(srv *rpc.Server) *conn {
 	return c
 }
 
-func (c *conn) call(req Request) ([]byte, []byte) {
-	var resp ExecResponse
-	_ = c.client.Call("Jujuc.Main", req, &resp)
+func (c *conn) call(req jujuc.Request) ([]byte, []byte) {
+	var resp jujuc.ExecResponse
+	_ = c.client.Call(jujuc.ServiceMethod, req, &resp)
 	return c.toSrv.take(), c.toCli.take()
 }
 
@@ -139,30 +126,30 @@ func main() {
 
 	// Requests: each on a fresh connection, so each starts with the types.
 	c := dial(srv)
-	req, _ := c.call(Request{ContextId: "app/0-install-abc", Dir: "/var/lib/juju/agents/unit-app-0/charm",
+	req, _ := c.call(jujuc.Request{ContextId: "app/0-install-abc", Dir: "/var/lib/juju/agents/unit-app-0/charm",
 		CommandName: "is-leader", Args: []string{"--format=json"}})
 	show("req_is_leader", req)
 
 	c = dial(srv)
-	req, _ = c.call(Request{ContextId: "ctx-1", Dir: "/charm", CommandName: "relation-set",
+	req, _ = c.call(jujuc.Request{ContextId: "ctx-1", Dir: "/charm", CommandName: "relation-set",
 		Args: []string{"-r", "db:7", "", "--file", "-", "k=v", "héllo", "a b", "--", "x", "y", "z",
 			"1", "2", "3", "4", "5", "6", "7", "last"},
 		StdinSet: true, Stdin: []byte("a: b\n"), Token: "tok-123"})
 	show("req_many_args_token_stdin", req)
 
 	c = dial(srv)
-	req, _ = c.call(Request{ContextId: "c", Dir: "/d", CommandName: "secret-set",
+	req, _ = c.call(jujuc.Request{ContextId: "c", Dir: "/d", CommandName: "secret-set",
 		Args: []string{string(pattern(200))}, StdinSet: true, Stdin: pattern(70000)})
 	show("req_long", req)
 
 	c = dial(srv)
-	req, _ = c.call(Request{ContextId: "c", Dir: "/d", CommandName: "state-set", StdinSet: true})
+	req, _ = c.call(jujuc.Request{ContextId: "c", Dir: "/d", CommandName: "state-set", StdinSet: true})
 	show("req_stdin_empty", req)
 
 	// Seq 1, 127, 128, 300 on one connection: no types after the first.
 	c = dial(srv)
 	for seq := 0; seq <= 300; seq++ {
-		req, _ = c.call(Request{ContextId: "c", Dir: "/d", CommandName: "ok"})
+		req, _ = c.call(jujuc.Request{ContextId: "c", Dir: "/d", CommandName: "ok"})
 		if seq == 1 || seq == 127 || seq == 128 || seq == 300 {
 			show(fmt.Sprintf("req_seq_%d", seq), req)
 		}
@@ -171,7 +158,7 @@ func main() {
 	// Replies, in order on one connection: what a client reads per call.
 	c = dial(srv)
 	names := []string{"rep_ok", "rep_stdin_error", "rep_stdin_retry", "rep_fail", "rep_big", "rep_neg"}
-	for i, r := range []Request{
+	for i, r := range []jujuc.Request{
 		{ContextId: "c", Dir: "/d", CommandName: "ok"},
 		{ContextId: "c", Dir: "/d", CommandName: "needstdin"},
 		{ContextId: "c", Dir: "/d", CommandName: "needstdin", StdinSet: true, Stdin: []byte("x: 1\n")},
@@ -184,6 +171,6 @@ func main() {
 	}
 	// An error reply as the first thing on a connection.
 	c = dial(srv)
-	_, rep := c.call(Request{ContextId: "c", Dir: "/d", CommandName: "needstdin"})
+	_, rep := c.call(jujuc.Request{ContextId: "c", Dir: "/d", CommandName: "needstdin"})
 	show("rep_first_error", rep)
 }
