@@ -6,6 +6,17 @@ local hookenv = require "tests.helpers.hookenv"
 
 local FALLBACK_NOTE = "agent socket .* unreachable"
 
+--- The environment of a hook whose agent socket is at address.
+-- @tparam string|false mode DISPATCH_TRANSPORT (false: unset, auto mode)
+local function socket_env(mode, context, address)
+  return {
+    DISPATCH_TRANSPORT = mode,
+    JUJU_CONTEXT_ID = context,
+    JUJU_AGENT_SOCKET_NETWORK = "unix",
+    JUJU_AGENT_SOCKET_ADDRESS = address,
+  }
+end
+
 describe("transport selection #integration", function()
   local tmp
 
@@ -33,12 +44,8 @@ describe("transport selection #integration", function()
     local r = hookenv.run({ "-e", [[
       assert(juju.config_get().a == 1)
       assert(juju.config_get().a == 1)
-      print(juju.transport())]] }, { env = {
-        DISPATCH_TRANSPORT = false,
-        JUJU_CONTEXT_ID = "unit-test/0-install-1",
-        JUJU_AGENT_SOCKET_NETWORK = "unix",
-        JUJU_AGENT_SOCKET_ADDRESS = tmp .. "/no-such.socket",
-      } })
+      print(juju.transport())]] },
+      { env = socket_env(false, "unit-test/0-install-1", tmp .. "/no-such.socket") })
     assert.equal(0, r.code, r.stderr)
     assert.equal("exec\n", r.stdout)
     local notes = logs_matching(FALLBACK_NOTE)
@@ -74,12 +81,8 @@ describe("transport selection #integration", function()
     local r = hookenv.run({ "-e", [[
       local ok, err = pcall(juju.config_get)
       assert(not ok and getmetatable(err) == juju.Error)
-      io.write(err.returncode, "|", err.stderr)]] }, { env = {
-        DISPATCH_TRANSPORT = "socket",
-        JUJU_CONTEXT_ID = "unit-test/0-install-1",
-        JUJU_AGENT_SOCKET_NETWORK = "unix",
-        JUJU_AGENT_SOCKET_ADDRESS = tmp .. "/no-such.socket",
-      } })
+      io.write(err.returncode, "|", err.stderr)]] },
+      { env = socket_env("socket", "unit-test/0-install-1", tmp .. "/no-such.socket") })
     assert.equal(0, r.code, r.stderr)
     assert.matches("^1|ERROR cannot connect to unit agent at .*no%-such%.socket: .*\n$", r.stdout)
     assert.equal(0, hookenv.ncalls())
@@ -127,12 +130,8 @@ describe("an agent that drops the connection mid-call #integration", function()
       assert(not ok and getmetatable(err) == juju.Error, tostring(err))
       io.write(err.returncode, "|", err.stderr)
       assert(juju.config_get().a == 1)
-      assert(juju.config_get().a == 1)]] }, { env = {
-        DISPATCH_TRANSPORT = "socket",
-        JUJU_CONTEXT_ID = "drop-test",
-        JUJU_AGENT_SOCKET_NETWORK = "unix",
-        JUJU_AGENT_SOCKET_ADDRESS = tmp .. "/a.socket",
-      } })
+      assert(juju.config_get().a == 1)]] },
+      { env = socket_env("socket", "drop-test", tmp .. "/a.socket") })
     assert.equal(0, r.code, r.stderr)
     assert.matches("^1|ERROR .*\n$", r.stdout)
     local log = hookenv.read_file(tmp .. "/agent.log")
