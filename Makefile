@@ -163,8 +163,14 @@ check-asan: all $(A)/dispatch $(A)/juju.so $(A_CTESTS) $(TEST_TOOLS)
 $(B)/dispatch-dyn: $(HOST_SRC) $(MOD_SRC) $(PURE_SRC) $(HDRS) | $(B)/.deps
 	$(CC) $(CFLAGS) $(LUA_INC) -Isrc -o $@ $(HOST_SRC) $(MOD_SRC) $(PURE_SRC) \
 	  $(LIBDIR)/liblua5.4-cjson.a $(LIBDIR)/liblua5.4.a -lm -ldl
-check-valgrind: $(B)/dispatch-dyn $(TEST_TOOLS)
+# The gob codec and the agent client under valgrind too (spawn and rfc3339
+# take minutes there; they run under ASan+UBSan in check-asan).
+VALGRIND_CTESTS := $(B)/ctest/test_gob $(B)/ctest/test_agent
+check-valgrind: $(B)/dispatch-dyn $(TEST_TOOLS) $(VALGRIND_CTESTS)
 	$(TEST_ENV) tests/helpers/valgrind-check $(CURDIR)/$(B)/dispatch-dyn
+	@set -e; for t in $(VALGRIND_CTESTS); do echo "== valgrind $$t"; \
+	  B=$(CURDIR)/$(B) valgrind -q --leak-check=full --error-exitcode=99 \
+	    --child-silent-after-fork=yes $$t; done
 
 # ---------------------------------------------------------------- fuzzing
 FUZZ_SECONDS ?= 180
