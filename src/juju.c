@@ -83,6 +83,7 @@ struct param {
     const char *name;
     enum ptype type;
     int required;
+    const char *def;  /* ops's default, sent when not given (OP_OPT_DEF) */
 };
 
 enum op {
@@ -92,7 +93,7 @@ enum op {
     OP_POS_NONEMPTY, /* value of p, if given and not "" (config-get) */
     OP_MSG,       /* "--", value of p, if given */
     OP_OPT,       /* text, value of p, if given */
-    OP_OPT_DEF,   /* text, value of p or the default */
+    OP_OPT_DEF,   /* text, value of p or its default */
     OP_FLAG,      /* text, if p is true */
     OP_APPBOOL,   /* text .. "True"/"False" (p2 = 1: "true"/"false") */
     OP_REF,       /* "-r", id p (as "endpoint:id" when p2 is given) */
@@ -124,23 +125,24 @@ struct command {
     const char *shape;    /* shaper in marshal.lua, or NULL */
 };
 
-#define S(n)     {n, T_STR, 0}
-#define SR(n)    {n, T_STR, 1}
-#define I(n)     {n, T_INT, 0}
-#define ID(n)    {n, T_ID, 0}
-#define IDR(n)   {n, T_ID, 1}
-#define BOOL(n)  {n, T_BOOL, 0}
-#define TBL(n)   {n, T_TABLE, 1}
-#define TBLO(n)  {n, T_TABLE, 0}
-#define EXP(n)   {n, T_EXPIRE, 0}
-#define EPS(n)   {n, T_ENDPOINTS, 0}
+#define S(n)     {n, T_STR, 0, NULL}
+#define SD(n, d) {n, T_STR, 0, d}
+#define SR(n)    {n, T_STR, 1, NULL}
+#define I(n)     {n, T_INT, 0, NULL}
+#define ID(n)    {n, T_ID, 0, NULL}
+#define IDR(n)   {n, T_ID, 1, NULL}
+#define BOOL(n)  {n, T_BOOL, 0, NULL}
+#define TBL(n)   {n, T_TABLE, 1, NULL}
+#define TBLO(n)  {n, T_TABLE, 0, NULL}
+#define EXP(n)   {n, T_EXPIRE, 0, NULL}
+#define EPS(n)   {n, T_ENDPOINTS, 0, NULL}
 
 #define LIT(t)         {OP_LIT, t, 0, 0}
 #define FORMAT_JSON    LIT("--format=json")
 #define POS(p)         {OP_POS, NULL, p, 0}
 #define MSG(p)         {OP_MSG, NULL, p, 0}
 #define OPT(t, p)      {OP_OPT, t, p, 0}
-#define OPTDEF(t, p, d) {OP_OPT_DEF, t, p, 0}
+#define OPTDEF(t, p)   {OP_OPT_DEF, t, p, 0}
 #define FLAG(t, p)     {OP_FLAG, t, p, 0}
 #define REF(p, e)      {OP_REF, NULL, p, e}
 #define STEP(o, p)     {o, NULL, p, 0}
@@ -164,8 +166,8 @@ static const struct command commands[] = {
     {"credential_get", "credential-get", 0, {{0}}, {FORMAT_JSON}, 1, 0, "cloud_spec"},
     {"goal_state", "goal-state", 0, {{0}}, {FORMAT_JSON}, 1, 0, "goal_state"},
     {"is_leader", "is-leader", 0, {{0}}, {FORMAT_JSON}, 1, 0, "is_leader"},
-    {"juju_log", "juju-log", 1, {SR("message"), S("level")},
-     {{OP_OPT_DEF, "--log-level", 1, 0}, MSG(0)}, 0, 0, NULL},
+    {"juju_log", "juju-log", 1, {SR("message"), SD("level", "INFO")},
+     {OPTDEF("--log-level", 1), MSG(0)}, 0, 0, NULL},
     {"juju_reboot", "juju-reboot", 0, {BOOL("now")}, {FLAG("--now", 0)}, 0, 0, NULL},
     {"network_get", "network-get", 1, {SR("binding_name"), ID("relation_id")},
      {FORMAT_JSON, OPT("-r", 1), POS(0)}, 1, 0, "network"},
@@ -182,9 +184,10 @@ static const struct command commands[] = {
      {REF(1, 2), FLAG("--app", 3), LIT("--file"), LIT("-"), STEP(OP_DATA, 0)}, 0, 0, NULL},
     {"resource_get", "resource-get", 1, {SR("name")}, {POS(0)}, 0, 1, NULL},
     {"secret_add", "secret-add", 1,
-     {TBL("content"), S("label"), S("description"), EXP("expire"), S("rotate"), S("owner")},
+     {TBL("content"), S("label"), S("description"), EXP("expire"), S("rotate"),
+      SD("owner", "application")},
      {OPT("--label", 1), OPT("--description", 2), OPT("--expire", 3), OPT("--rotate", 4),
-      {OP_OPT_DEF, "--owner", 5, 0}, STEP(OP_CONTENT, 0)}, 0, 1, NULL},
+      OPTDEF("--owner", 5), STEP(OP_CONTENT, 0)}, 0, 1, NULL},
     {"secret_get", "secret-get", 0,
      {S("id"), S("label"), BOOL("refresh"), BOOL("peek")},
      {FORMAT_JSON, POS(0), OPT("--label", 1), FLAG("--refresh", 2), FLAG("--peek", 3)}, 1, 0, NULL},
@@ -200,9 +203,9 @@ static const struct command commands[] = {
      {OPT("--relation", 1), OPT("--app", 2), OPT("--unit", 3), POS(0)}, 0, 0, NULL},
     {"secret_set", "secret-set", 1,
      {SR("id"), TBLO("content"), S("label"), S("description"), EXP("expire"), S("rotate"),
-      S("owner")},
+      SD("owner", "application")},
      {OPT("--label", 2), OPT("--description", 3), OPT("--expire", 4), OPT("--rotate", 5),
-      {OP_OPT_DEF, "--owner", 6, 0}, POS(0), STEP(OP_CONTENT, 1)}, 0, 0, NULL},
+      OPTDEF("--owner", 6), POS(0), STEP(OP_CONTENT, 1)}, 0, 0, NULL},
     {"state_delete", "state-delete", 1, {SR("key")}, {POS(0)}, 0, 0, NULL},
     {"state_get", "state-get", 1, {S("key")}, {FORMAT_JSON, POS(0)}, 1, 0, "state"},
     {"state_set", "state-set", 1, {TBL("data")},
@@ -217,16 +220,6 @@ static const struct command commands[] = {
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
-
-/* Defaults of OP_OPT_DEF, keyed by parameter name. */
-static const char *param_default(const char *name)
-{
-    if (strcmp(name, "level") == 0)
-        return "INFO";
-    if (strcmp(name, "owner") == 0)
-        return "application";
-    return NULL;
-}
 
 static int nparams(const struct command *c)
 {
@@ -304,11 +297,6 @@ static int argerr(lua_State *L, const struct command *c, int argn, const char *f
     return luaL_error(L, "bad argument #%d to '%s' (%s)", argn, c->name, lua_tostring(L, -1));
 }
 
-static int is_table_param(const struct param *p)
-{
-    return p->type == T_TABLE;
-}
-
 /* Check the value at idx against p; argn and opt name the argument. */
 static void check_param(lua_State *L, const struct command *c, const struct param *p,
                         int idx, int argn, int is_option)
@@ -384,7 +372,7 @@ static void collect_params(lua_State *L, struct call *k)
 
     for (int i = 0; i < c->npos && i < top; i++) {
         const struct param *p = &c->params[i];
-        if (lua_type(L, i + 1) == LUA_TTABLE && !is_table_param(p) && !p->required) {
+        if (lua_type(L, i + 1) == LUA_TTABLE && p->type != T_TABLE && !p->required) {
             opts = i + 1;
             npos_given = i;
             break;
@@ -704,7 +692,7 @@ static void run_step(lua_State *L, struct call *k, const struct step *s)
         if (given(L, k, s->p))
             push_value(L, k, s->p);
         else
-            lua_pushstring(L, param_default(k->c->params[s->p].name));
+            lua_pushstring(L, k->c->params[s->p].def);
         argv_push(L, k);
         return;
     case OP_FLAG:
