@@ -245,20 +245,6 @@ static int round_trip(agent_conn *c, const struct gob_jujuc_request *g,
     return 0;
 }
 
-/* o becomes what jujuc would have printed for an error: code 1, "ERROR ...". */
-static void error_outcome(outcome *o, const char *msg, size_t n)
-{
-    o->kind = OUTCOME_EXITED;
-    o->code = 1;
-    o->out.len = 0;
-    if (o->out.data)
-        o->out.data[0] = '\0';
-    o->err.len = 0;
-    if (bytebuf_append(&o->err, "ERROR ", 6) != 0 || bytebuf_append(&o->err, msg, n) != 0 ||
-        bytebuf_append(&o->err, "\n", 1) != 0)
-        o->err.len = 0;
-}
-
 static void take(bytebuf *dst, bytebuf *src)
 {
     if (dst->data == NULL) {
@@ -276,7 +262,7 @@ int agent_call(agent_conn *c, const struct agent_request *req, outcome *o)
     char err[512];
     if (!agent_alive(c)) {
         static const char dead[] = "the connection to the unit agent is closed";
-        error_outcome(o, dead, sizeof dead - 1);
+        outcome_jujuc_error(o, dead, sizeof dead - 1);
         return -1;
     }
     struct gob_jujuc_request g = {
@@ -292,7 +278,7 @@ int agent_call(agent_conn *c, const struct agent_request *req, outcome *o)
         if (round_trip(c, &g, &r, err, sizeof err) != 0) {
             c->alive = 0;
             gob_reply_free(&r);
-            error_outcome(o, err, strlen(err));
+            outcome_jujuc_error(o, err, strlen(err));
             return -1;
         }
         /* The command wants stdin: a hook's stdin is /dev/null, so send
@@ -307,12 +293,12 @@ int agent_call(agent_conn *c, const struct agent_request *req, outcome *o)
         break;
     }
     if (r.error.len > 0) {
-        error_outcome(o, r.error.data, r.error.len);
+        outcome_jujuc_error(o, r.error.data, r.error.len);
     } else if (r.code < INT_MIN || r.code > INT_MAX) {
         snprintf(err, sizeof err, "reply exit code %" PRId64 " out of range", r.code);
         c->alive = 0;
         gob_reply_free(&r);
-        error_outcome(o, err, strlen(err));
+        outcome_jujuc_error(o, err, strlen(err));
         return -1;
     } else {
         o->kind = OUTCOME_EXITED;

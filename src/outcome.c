@@ -47,6 +47,19 @@ void bytebuf_free(bytebuf *b)
     b->cap = 0;
 }
 
+void outcome_jujuc_error(outcome *o, const char *msg, size_t len)
+{
+    o->kind = OUTCOME_EXITED;
+    o->code = 1;
+    o->out.len = 0;
+    if (o->out.data != NULL)
+        o->out.data[0] = '\0';
+    o->err.len = 0;
+    if (bytebuf_append(&o->err, "ERROR ", 6) != 0 || bytebuf_append(&o->err, msg, len) != 0 ||
+        bytebuf_append(&o->err, "\n", 1) != 0)
+        o->err.len = 0;
+}
+
 void outcome_free(outcome *o)
 {
     bytebuf_free(&o->out);

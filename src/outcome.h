@@ -37,6 +37,13 @@ typedef struct outcome {
     char message[512];  /* OUTCOME_NOT_STARTED: a human sentence */
 } outcome;
 
+/*
+ * Make o what Juju's jujuc reports when it gives up: exit code 1, no stdout,
+ * stderr "ERROR <msg>\n". Used for RPC-level and connection errors so they
+ * look the same over the socket as over exec.
+ */
+void outcome_jujuc_error(outcome *o, const char *msg, size_t len);
+
 /* Free both buffers and reset to a zeroed outcome. Safe to call twice. */
 void outcome_free(outcome *o);
 

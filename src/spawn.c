@@ -72,6 +72,16 @@ static int make_pipe(int p[2])
     return 0;
 }
 
+/* Close every pipe end still open (each is -1 once closed). */
+static void close_pipes(int out_p[2], int err_p[2], int in_p[2])
+{
+    for (int i = 0; i < 2; i++) {
+        close_fd(&out_p[i]);
+        close_fd(&err_p[i]);
+        close_fd(&in_p[i]);
+    }
+}
+
 static void not_started(outcome *o, const char *name, int err, const char *why)
 {
     bytebuf_free(&o->out);
@@ -320,8 +330,7 @@ int spawn_capture(const char *const argv[], const char *const envp[],
     if (make_pipe(out_p) != 0 || make_pipe(err_p) != 0 ||
         (stdin_data != NULL && make_pipe(in_p) != 0)) {
         int saved = errno;
-        close_fd(&out_p[0]); close_fd(&out_p[1]);
-        close_fd(&err_p[0]); close_fd(&err_p[1]);
+        close_pipes(out_p, err_p, in_p);
         not_started(o, name, saved, "cannot create pipes");
         return -1;
     }
@@ -331,9 +340,7 @@ int spawn_capture(const char *const argv[], const char *const envp[],
         int fl = fcntl(in_p[1], F_GETFL);
         if (fl < 0 || fcntl(in_p[1], F_SETFL, fl | O_NONBLOCK) < 0) {
             int saved = errno;
-            close_fd(&out_p[0]); close_fd(&out_p[1]);
-            close_fd(&err_p[0]); close_fd(&err_p[1]);
-            close_fd(&in_p[0]); close_fd(&in_p[1]);
+            close_pipes(out_p, err_p, in_p);
             not_started(o, name, saved, "cannot set up stdin pipe");
             return -1;
         }
@@ -345,9 +352,7 @@ int spawn_capture(const char *const argv[], const char *const envp[],
     close_fd(&err_p[1]);
     close_fd(&in_p[0]);
     if (err != 0) {
-        close_fd(&out_p[0]);
-        close_fd(&err_p[0]);
-        close_fd(&in_p[1]);
+        close_pipes(out_p, err_p, in_p);
         not_started(o, name, err, NULL);
         return -1;
     }
@@ -357,9 +362,7 @@ int spawn_capture(const char *const argv[], const char *const envp[],
         sigpipe_block(&guard);
     int pumped = pump(&out_p[0], &err_p[0], &in_p[1], stdin_data, stdin_len, o);
     int pump_errno = errno;
-    close_fd(&out_p[0]);
-    close_fd(&err_p[0]);
-    close_fd(&in_p[1]);
+    close_pipes(out_p, err_p, in_p);
     if (pumped != 0)
         kill(pid, SIGKILL); /* we can no longer take its output */
 

@@ -77,13 +77,7 @@ static int fail(outcome *o, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    o->kind = OUTCOME_EXITED;
-    o->code = 1;
-    o->err.len = 0;
-    if (bytebuf_append(&o->err, "ERROR ", 6) != 0 ||
-        bytebuf_append(&o->err, msg, strlen(msg)) != 0 ||
-        bytebuf_append(&o->err, "\n", 1) != 0)
-        o->err.len = 0;
+    outcome_jujuc_error(o, msg, strlen(msg));
     return 0;
 }
 
@@ -95,7 +89,7 @@ static char *working_dir(void)
 }
 
 static int run_socket(const char *const argv[], const char *stdin_data, size_t stdin_len,
-                      outcome *o, const char **note)
+                      outcome *o)
 {
     const char *ctx = env("JUJU_CONTEXT_ID");
     const char *addr = env("JUJU_AGENT_SOCKET_ADDRESS");
@@ -126,10 +120,6 @@ static int run_socket(const char *const argv[], const char *stdin_data, size_t s
             snprintf(note_text, sizeof note_text,
                      "agent socket %s unreachable (%s); using hook command processes", addr, why);
             note_pending = 1;
-            if (note != NULL) {
-                *note = note_text;
-                note_pending = 0;
-            }
             mode = MODE_EXEC;
             return run_exec(argv, stdin_data, stdin_len, o);
         }
@@ -161,16 +151,15 @@ static int run_socket(const char *const argv[], const char *stdin_data, size_t s
 int transport_run(const char *const argv[], const char *stdin_data,
                   size_t stdin_len, outcome *o, const char **note)
 {
-    if (note != NULL) {
-        *note = NULL;
-        if (note_pending) {
-            *note = note_text;
-            note_pending = 0;
-        }
-    }
     if (mode == MODE_UNSET)
         select_mode();
-    if (mode == MODE_SOCKET && argv != NULL && argv[0] != NULL)
-        return run_socket(argv, stdin_data, stdin_len, o, note);
-    return run_exec(argv, stdin_data, stdin_len, o);
+    int rc = (mode == MODE_SOCKET && argv != NULL && argv[0] != NULL)
+                 ? run_socket(argv, stdin_data, stdin_len, o)
+                 : run_exec(argv, stdin_data, stdin_len, o);
+    /* the fallback sentence goes to the first caller that can log it */
+    if (note != NULL) {
+        *note = note_pending ? note_text : NULL;
+        note_pending = 0;
+    }
+    return rc;
 }

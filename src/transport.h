@@ -32,9 +32,10 @@
  * agent come back as EXITED, code 1, stderr "ERROR <message>\n", as jujuc
  * prints them.
  *
- * When note is non-NULL and this call is the first one after the process
- * gave up on the socket and fell back to exec, *note points at a static
- * sentence saying so (for the caller to log once at DEBUG); else NULL.
+ * When note is non-NULL and the process gave up on the socket and fell back
+ * to exec (in this call, or in one made with note NULL) and no caller has
+ * been told yet, *note points at a static sentence saying so (for the
+ * caller to log once at DEBUG); else NULL.
  */
 int transport_run(const char *const argv[], const char *stdin_data,
                   size_t stdin_len, outcome *o, const char **note);
