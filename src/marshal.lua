@@ -231,12 +231,13 @@ end
 
 -- ------------------------------------------------------------------ inputs
 
---- Render a data value as Juju wants it: strings as they are, numbers in
--- their plain decimal form; anything else is refused.
-local function data_string(v)
+--- Render a value as Juju wants it: strings as they are, numbers in their
+-- plain decimal form, booleans only where allowed (action results);
+-- anything else is refused with its type.
+local function data_string(v, booleans)
   local t = type(v)
   if t == "string" then return v end
-  if t == "number" then return tostring(v) end
+  if t == "number" or (booleans and t == "boolean") then return tostring(v) end
   return nil, t
 end
 
@@ -328,13 +329,6 @@ function M.secret_content(content)
   return pairs_out
 end
 
-local function result_string(v)
-  local t = type(v)
-  if t == "string" then return v end
-  if t == "number" or t == "boolean" then return tostring(v) end
-  return nil, t
-end
-
 --- Flatten action results into sorted `key=value` arguments.
 -- Nested tables become dotted keys; a key produced twice is an error.
 -- @tparam table results
@@ -355,7 +349,7 @@ function M.flatten_results(results)
         local err = walk(v, key, depth + 1)
         if err then return err end
       else
-        local s, bad = result_string(v)
+        local s, bad = data_string(v, true)
         if not s then
           return string.format("value of '%s' must be a string, number or boolean, got %s", key, bad)
         end
