@@ -1,123 +1,180 @@
 # dispatch: Juju charms in Lua, run by a small static C host.
 #
-#   make            build/dispatch (static) and build/juju.so
-#   make demo       a demo charm through its events, over exec and the socket
-#   make test       every test (C unit, busted unit + integration over exec and
-#                   over the agent socket, luacheck)
-#   make check-asan the same suites against an ASan+UBSan build
-#   make bench      benchmarks (ratios against a baseline in the same run)
-#   make fuzz       run the gob decoder fuzzer for FUZZ_SECONDS
-#   make deps       apt-get the missing Debian packages
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make             build/dispatch (static) and build/juju.so; never installs
+#                    anything (run `make deps` first on a fresh machine)
+#   make deps        apt-get the Debian packages building needs
+#   make test        apt-get what testing needs, then every suite (`make check`)
+#   make demo        the demo, after installing what it needs
+#   make check       every suite, without touching packages
+#   make check-asan  the suites against an ASan+UBSan build
+#   make bench       benchmarks (ratios against a baseline in the same run)
+#   make fuzz        the fuzzers, FUZZ_SECONDS each
+#   make doc         the API reference in build/doc
+#   make install     PREFIX=/usr/local DESTDIR= (stripped)
+#
+# WERROR=1 turns warnings into errors (CI sets it). Tools and library paths
+# are variables: CC, LUA, BUSTED, LUACHECK, LDOC, GO, FUZZ_CC, LUA_INC,
+# LUA_LIB, CJSON_LIB, B (the build directory).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
 VERSION := 0.1.0
 
-CC      ?= cc
-LUA     ?= lua5.4
-BUSTED  ?= $(LUA) /usr/bin/busted
+LUA      ?= lua5.4
+BUSTED   ?= $(LUA) $(shell command -v busted 2>/dev/null || echo busted)
 LUACHECK ?= luacheck
-MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-LIBDIR  := /usr/lib/$(MULTIARCH)
+LDOC     ?= ldoc
+GO       ?= go
+FUZZ_CC  ?= clang
+INSTALL  ?= install
+STRIP    ?= strip
 
-LUA_INC := -I/usr/include/lua5.4
-WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -DDISPATCH_VERSION='"$(VERSION)"'
+# Lua headers and static libraries, found where the compiler looks.
+LUA_INC   ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+LUA_LIB   ?= $(shell $(CC) -print-file-name=liblua5.4.a)
+CJSON_LIB ?= $(shell $(CC) -print-file-name=liblua5.4-cjson.a)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+CFLAGS   ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -DDISPATCH_VERSION='"$(VERSION)"' -Isrc -I$(B)
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(LUA_INC) $(CPPFLAGS) -MMD -MP
 
 B := build
-# Pure C (no lua.h): unit-tested on its own. The rest talks to Lua.
-PURE_SRC := $(filter-out src/juju.c src/main.c src/json_decode.c,$(wildcard src/*.c))
-MOD_SRC  := src/juju.c src/json_decode.c $(B)/embedded_module.c
-HOST_SRC := src/main.c $(B)/embedded_lua.c
+A := $(B)/asan
 
-DEB_PKGS := build-essential liblua5.4-dev lua5.4 lua-cjson-dev lua-cjson \
-            lua-busted lua-check lua-ldoc lua-yaml golang-go clang \
-            libclang-rt-14-dev valgrind
+BUILD_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 lua-cjson-dev
+TEST_PKGS  := $(BUILD_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-yaml \
+              golang-go clang libclang-rt-14-dev valgrind
 
-.PHONY: all deps demo test check-c check-go check-lua check-unit check-integration \
-        check-asan check-valgrind bench fuzz install clean lint doc
+.PHONY: all deps deps-test need-build-deps test check demo check-c check-go check-lua \
+        check-unit check-integration check-asan check-valgrind bench fuzz install \
+        clean doc FORCE
 
-all: deps $(B)/dispatch $(B)/juju.so
+all: $(B)/dispatch $(B)/juju.so
 
-# ---------------------------------------------------------------- deps
-$(B)/.deps: Makefile
-	@missing=""; for p in $(DEB_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
-	    || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
-	@mkdir -p $(B) && touch $@
-deps: $(B)/.deps
+# ---------------------------------------------------------------- packages
+deps:
+	tools/deps $(BUILD_PKGS)
+deps-test:
+	tools/deps $(TEST_PKGS)
+
+# A clear word instead of a compiler error when the build packages are missing.
+need-build-deps:
+	@command -v $(LUA) >/dev/null || { echo "$(LUA) not found: run 'make deps'"; exit 1; }
+	@test -f "$(LUA_LIB)" || { echo "liblua5.4.a not found: run 'make deps'"; exit 1; }
+
+# ---------------------------------------------------------------- sources
+# C that talks to Lua; everything else in src/ is pure C (no lua.h) with its
+# own unit tests in tests/c.
+LUA_C    := src/main.c src/juju.c src/json_decode.c src/json_encode.c src/json.c src/embedded.c
+PURE_C   := $(filter-out $(LUA_C),$(wildcard src/*.c))
+MODULE_C := $(filter-out src/main.c,$(LUA_C))
+
+obj = $(patsubst src/%.c,$(1)/%.o,$(2))
+PURE_O   := $(call obj,$(B)/obj,$(PURE_C))
+MODULE_O := $(call obj,$(B)/obj,$(MODULE_C)) $(B)/obj/embedded_lua.o
+HOST_O   := $(B)/obj/main.o
+PIC_O    := $(call obj,$(B)/pic,$(PURE_C) $(MODULE_C)) $(B)/pic/embedded_lua.o
+ASAN_O   := $(call obj,$(A)/obj,$(PURE_C) $(MODULE_C) src/main.c) $(A)/obj/embedded_lua.o
+
+$(B)/obj/%.o: src/%.c | need-build-deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(B)/pic/%.o: src/%.c | need-build-deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+$(B)/obj/embedded_lua.o $(B)/pic/embedded_lua.o: $(B)/embedded_lua.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(if $(findstring pic,$@),-fPIC) -c -o $@ $<
 
 # ---------------------------------------------------------------- embedded Lua
-# Lua sources become C arrays: the module's own result shaping (src/*.lua)
-# in both builds, and the framework (lua/**/*.lua) as package.preload
-# entries in the host.
-LUA_MODULE_SRC := $(wildcard src/*.lua)
-LUA_LIB_SRC    := $(shell find lua -name '*.lua' 2>/dev/null | sort)
-
-$(B)/embedded_module.c: tools/embed.lua $(LUA_MODULE_SRC) | $(B)/.deps
-	$(LUA) tools/embed.lua module $@ $(LUA_MODULE_SRC)
-
-$(B)/embedded_lua.c: tools/embed.lua $(LUA_LIB_SRC) | $(B)/.deps
-	$(LUA) tools/embed.lua preload $@ $(LUA_LIB_SRC)
+# Every Lua module (the framework under LUA_DIR, and the module's own
+# src/*.lua) becomes a C array in one generated file, installed by
+# luaopen_juju in both builds. The list of files is a prerequisite too, so
+# removing a file rebuilds it.
+LUA_DIR        ?= lua
+LUA_MODULE_SRC := $(sort $(wildcard src/*.lua))
+LUA_LIB_SRC    := $(sort $(shell find $(LUA_DIR) -name '*.lua' 2>/dev/null))
+$(B)/embedded.list: FORCE
+	@mkdir -p $(B)
+	@echo '$(LUA_MODULE_SRC) | $(LUA_LIB_SRC)' | cmp -s - $@ 2>/dev/null \
+	  || echo '$(LUA_MODULE_SRC) | $(LUA_LIB_SRC)' > $@
+$(B)/embedded_lua.c: tools/embed.lua $(B)/embedded.list $(LUA_MODULE_SRC) $(LUA_LIB_SRC) | need-build-deps
+	$(LUA) tools/embed.lua $@ $(LUA_MODULE_SRC) -- $(LUA_DIR) $(LUA_LIB_SRC)
 
 # ---------------------------------------------------------------- binaries
-HDRS := $(wildcard src/*.h)
+STATIC_LIBS := $(CJSON_LIB) $(LUA_LIB) -lm
 
-$(B)/dispatch: $(HOST_SRC) $(MOD_SRC) $(PURE_SRC) $(HDRS) | $(B)/.deps
-	$(CC) $(CFLAGS) $(LUA_INC) -Isrc -static -o $@ $(HOST_SRC) $(MOD_SRC) $(PURE_SRC) \
-	  $(LIBDIR)/liblua5.4-cjson.a $(LIBDIR)/liblua5.4.a -lm 2> $(B)/link.log \
+# Static glibc warns that dlopen/getpw* would need the shared libc at run
+# time; Lua's loadlib uses dlopen (unused here: cpath is empty), we never
+# call getpw*. Anything else the linker says is shown.
+$(B)/dispatch: $(HOST_O) $(MODULE_O) $(PURE_O)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(STATIC_LIBS) 2> $(B)/link.log \
 	  || { cat $(B)/link.log; exit 1; }
 	@grep -v -e 'dlopen' -e 'getpwnam' -e 'getpwuid' -e 'in function' $(B)/link.log || true
 
-$(B)/juju.so: $(MOD_SRC) $(PURE_SRC) $(HDRS) | $(B)/.deps
-	$(CC) $(CFLAGS) $(LUA_INC) -Isrc -fPIC -shared -o $@ $(MOD_SRC) $(PURE_SRC)
+$(B)/juju.so: $(PIC_O)
+	$(CC) $(CFLAGS) -shared -o $@ $^
 
-# Test tools
-$(B)/fakecmd: tests/helpers/fakecmd.c | $(B)/.deps
-	$(CC) $(CFLAGS) -o $@ $<
+# valgrind cannot see malloc in a static binary: the same objects, dynamic.
+$(B)/dispatch-dyn: $(HOST_O) $(MODULE_O) $(PURE_O)
+	$(CC) $(CFLAGS) -o $@ $^ $(STATIC_LIBS) -ldl
+
+# ---------------------------------------------------------------- test tools
+# fakecmd: the recording stand-in for every hook command; sigrun: run a
+# program with signals ignored or blocked, as a hostile parent would.
+$(B)/fakecmd $(B)/sigrun: $(B)/%: tests/helpers/%.c | need-build-deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 GO_SRC := $(shell find tests/agent -name '*.go' 2>/dev/null)
-GOENV  := GOCACHE=$(CURDIR)/$(B)/gocache GOPATH=$(CURDIR)/$(B)/gopath GOFLAGS=-mod=mod GO111MODULE=on GOPROXY=off
-$(B)/fake-agent: $(GO_SRC) | $(B)/.deps
-	cd tests/agent && $(GOENV) go build -o $(CURDIR)/$@ ./cmd/fake-agent
-$(B)/go-jujuc: $(GO_SRC) | $(B)/.deps
-	cd tests/agent && $(GOENV) go build -o $(CURDIR)/$@ ./cmd/go-jujuc
+GOENV  := GOCACHE=$(CURDIR)/$(B)/gocache GOPATH=$(CURDIR)/$(B)/gopath GOFLAGS=-mod=mod \
+          GO111MODULE=on GOPROXY=off
+$(B)/fake-agent: $(GO_SRC)
+	cd tests/agent && $(GOENV) $(GO) build -o $(CURDIR)/$@ ./cmd/fake-agent
+$(B)/go-jujuc: $(GO_SRC)
+	cd tests/agent && $(GOENV) $(GO) build -o $(CURDIR)/$@ ./cmd/go-jujuc
 
-TEST_TOOLS := $(B)/fakecmd $(B)/fake-agent $(B)/go-jujuc
+TEST_TOOLS := $(B)/fakecmd $(B)/sigrun $(B)/fake-agent $(B)/go-jujuc
 
 # ---------------------------------------------------------------- C unit tests
-C_TESTS := $(patsubst tests/c/%.c,$(B)/ctest/%,$(wildcard tests/c/test_*.c))
-$(B)/ctest/%: tests/c/%.c tests/c/ctest.h tests/c/testutil.h $(PURE_SRC) $(HDRS) | $(B)/.deps
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -Itests/c -o $@ $< $(PURE_SRC)
+# Each tests/c/test_*.c is one program, linked with every object of the
+# module (the pure C tests use only their part) and static Lua.
+C_TESTS   := $(patsubst tests/c/%.c,%,$(wildcard tests/c/test_*.c))
+CTEST_DEP := tests/c/ctest.h tests/c/testutil.h
+$(B)/ctest/%: tests/c/%.c $(CTEST_DEP) $(MODULE_O) $(PURE_O)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(MODULE_O) $(PURE_O) $(LUA_LIB) -lm -ldl
 
-check-c: $(C_TESTS) $(TEST_TOOLS) $(B)/fuzz_gob_replay
-	@set -e; for t in $(C_TESTS); do echo "== $$t"; B=$(CURDIR)/$(B) $$t; done
-	@echo "== gob fuzz corpus and crash reproducers"
-	$(B)/fuzz_gob_replay tests/fuzz/corpus/* $(wildcard tests/fuzz/regressions/*)
+# Fuzz targets: tests/fuzz/fuzz_*.c. Each also builds without libFuzzer as a
+# replayer of its committed corpus and crash reproducers (part of make test).
+FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+$(B)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(MODULE_O) $(PURE_O)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(MODULE_O) $(PURE_O) $(LUA_LIB) -lm -ldl
+
+check-c: $(addprefix $(B)/ctest/,$(C_TESTS)) $(addprefix $(B)/fuzz/replay_,$(FUZZERS)) $(TEST_TOOLS)
+	@set -e; for t in $(C_TESTS); do echo "== $$t"; B=$(CURDIR)/$(B) $(B)/ctest/$$t; done
+	@set -e; for f in $(FUZZERS); do echo "== fuzz corpus: $$f"; \
+	  $(B)/fuzz/replay_$$f tests/fuzz/corpus/$$f/* $$(ls tests/fuzz/regressions/$$f/* 2>/dev/null); done
 
 # ---------------------------------------------------------------- Lua tests
-# DISPATCH and JUJU_CPATH pick the build under test (check-asan overrides).
+# DISPATCH_BIN and JUJU_CPATH pick the build under test (check-asan overrides).
 DISPATCH_BIN ?= $(CURDIR)/$(B)/dispatch
 JUJU_CPATH   ?= $(CURDIR)/$(B)/?.so
 EXTRA_TEST_ENV ?=
 TEST_ENV = DISPATCH=$(DISPATCH_BIN) JUJU_CPATH='$(JUJU_CPATH)' BUILD=$(CURDIR)/$(B) \
-            FAKECMD=$(CURDIR)/$(B)/fakecmd FAKE_AGENT=$(CURDIR)/$(B)/fake-agent $(EXTRA_TEST_ENV)
+           FAKECMD=$(CURDIR)/$(B)/fakecmd FAKE_AGENT=$(CURDIR)/$(B)/fake-agent \
+           SIGRUN=$(CURDIR)/$(B)/sigrun $(EXTRA_TEST_ENV)
 
-LUA_CHECK_DIRS := $(wildcard lua src tests tools charm-template)
-check-lua: $(B)/.deps
-	$(LUACHECK) -q $(LUA_CHECK_DIRS)
+check-lua:
+	$(LUACHECK) -q $(wildcard lua src tests tools charm-template)
 
 check-go: $(TEST_TOOLS)
-	cd tests/agent && $(GOENV) go vet ./... && $(GOENV) go test ./...
+	cd tests/agent && $(GOENV) $(GO) vet ./... && $(GOENV) $(GO) test ./...
 
 check-unit: all $(TEST_TOOLS)
 	$(TEST_ENV) $(BUSTED) --run=unit
@@ -126,85 +183,98 @@ check-integration: all $(TEST_TOOLS)
 	$(TEST_ENV) tests/helpers/with-transport exec   $(BUSTED) --run=integration
 	$(TEST_ENV) tests/helpers/with-transport socket $(BUSTED) --run=integration
 
-test: all check-c check-go check-lua check-unit check-integration check-valgrind
-	@echo "make test: all suites passed"
+check: all check-c check-go check-lua check-unit check-integration check-valgrind doc
+	@echo "make check: all suites passed"
+
+test: deps-test
+	@$(MAKE) --no-print-directory check
 
 # ---------------------------------------------------------------- sanitizers
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-A := $(B)/asan
-$(A)/dispatch: $(HOST_SRC) $(MOD_SRC) $(PURE_SRC) $(HDRS) | $(B)/.deps
-	@mkdir -p $(A)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(LUA_INC) -Isrc -o $@ $(HOST_SRC) $(MOD_SRC) $(PURE_SRC) \
-	  $(LIBDIR)/liblua5.4-cjson.a $(LIBDIR)/liblua5.4.a -lm -ldl
-$(A)/juju.so: $(MOD_SRC) $(PURE_SRC) $(HDRS) | $(B)/.deps
-	@mkdir -p $(A)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(LUA_INC) -Isrc -fPIC -shared -o $@ $(MOD_SRC) $(PURE_SRC)
-A_CTESTS := $(patsubst tests/c/%.c,$(A)/ctest/%,$(wildcard tests/c/test_*.c))
-$(A)/ctest/%: tests/c/%.c tests/c/ctest.h tests/c/testutil.h $(PURE_SRC) $(HDRS) | $(B)/.deps
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Isrc -Itests/c -o $@ $< $(PURE_SRC)
+$(A)/obj/%.o: src/%.c | need-build-deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+$(A)/pic/%.o: src/%.c | need-build-deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -fPIC -c -o $@ $<
+$(A)/obj/embedded_lua.o $(A)/pic/embedded_lua.o: $(B)/embedded_lua.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -fPIC -c -o $@ $<
+ASAN_LIB_O := $(filter-out $(A)/obj/main.o,$(ASAN_O))
+ASAN_PIC_O := $(call obj,$(A)/pic,$(PURE_C) $(MODULE_C)) $(A)/pic/embedded_lua.o
+$(A)/dispatch: $(ASAN_O)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(STATIC_LIBS) -ldl
+$(A)/juju.so: $(ASAN_PIC_O)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -shared -o $@ $^
+$(A)/ctest/%: tests/c/%.c $(CTEST_DEP) $(ASAN_LIB_O)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/c -o $@ $< $(ASAN_LIB_O) $(LUA_LIB) -lm -ldl
 
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # juju.so under a stock lua5.4 needs the ASan runtime preloaded; the
 # interpreter and busted themselves are not ours, so leaks are not checked there.
-ASAN_SO_ENV := LD_PRELOAD=$(shell $(CC) -print-file-name=libasan.so):$(shell $(CC) -print-file-name=libubsan.so) \
-            ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ASAN_SO_ENV = LD_PRELOAD=$(shell $(CC) -print-file-name=libasan.so):$(shell $(CC) -print-file-name=libubsan.so) \
+              ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-check-asan: all $(A)/dispatch $(A)/juju.so $(A_CTESTS) $(TEST_TOOLS)
-	@set -e; for t in $(A_CTESTS); do echo "== $$t"; $(ASAN_ENV) B=$(CURDIR)/$(B) $$t; done
+check-asan: all $(A)/dispatch $(A)/juju.so $(addprefix $(A)/ctest/,$(C_TESTS)) $(TEST_TOOLS)
+	@set -e; for t in $(C_TESTS); do echo "== $$t"; $(ASAN_ENV) B=$(CURDIR)/$(B) $(A)/ctest/$$t; done
 	$(MAKE) --no-print-directory check-unit check-integration \
 	  DISPATCH_BIN=$(CURDIR)/$(A)/dispatch JUJU_CPATH='$(CURDIR)/$(A)/?.so' \
 	  BUSTED='env $(ASAN_SO_ENV) $(BUSTED)' \
 	  EXTRA_TEST_ENV=DISPATCH_ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 	@echo "make check-asan: all suites passed under ASan+UBSan"
 
-# valgrind cannot see malloc in a static binary: check a dynamic build.
-$(B)/dispatch-dyn: $(HOST_SRC) $(MOD_SRC) $(PURE_SRC) $(HDRS) | $(B)/.deps
-	$(CC) $(CFLAGS) $(LUA_INC) -Isrc -o $@ $(HOST_SRC) $(MOD_SRC) $(PURE_SRC) \
-	  $(LIBDIR)/liblua5.4-cjson.a $(LIBDIR)/liblua5.4.a -lm -ldl
-# The gob codec and the agent client under valgrind too (spawn and rfc3339
-# take minutes there; they run under ASan+UBSan in check-asan).
-VALGRIND_CTESTS := $(B)/ctest/test_gob $(B)/ctest/test_agent
-check-valgrind: $(B)/dispatch-dyn $(TEST_TOOLS) $(VALGRIND_CTESTS)
+# The gob codec, the agent client and the JSON codec under valgrind too
+# (spawn and rfc3339 take minutes there; they run under ASan+UBSan).
+VALGRIND_CTESTS := test_gob test_agent test_json test_states
+check-valgrind: $(B)/dispatch-dyn $(TEST_TOOLS) $(addprefix $(B)/ctest/,$(VALGRIND_CTESTS))
 	$(TEST_ENV) tests/helpers/valgrind-check $(CURDIR)/$(B)/dispatch-dyn
 	@set -e; for t in $(VALGRIND_CTESTS); do echo "== valgrind $$t"; \
 	  B=$(CURDIR)/$(B) valgrind -q --leak-check=full --error-exitcode=99 \
-	    --child-silent-after-fork=yes $$t; done
+	    --child-silent-after-fork=yes $(B)/ctest/$$t; done
 
 # ---------------------------------------------------------------- fuzzing
 FUZZ_SECONDS ?= 180
-$(B)/fuzz_gob: tests/fuzz/fuzz_gob.c $(PURE_SRC) $(HDRS) | $(B)/.deps
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ $< $(PURE_SRC)
-# The fuzz target without libFuzzer: replays files once each (part of make test).
-$(B)/fuzz_gob_replay: tests/fuzz/fuzz_gob.c tests/fuzz/replay.c $(PURE_SRC) $(HDRS) | $(B)/.deps
-	$(CC) $(CFLAGS) -Isrc -o $@ tests/fuzz/fuzz_gob.c tests/fuzz/replay.c $(PURE_SRC)
-fuzz: $(B)/fuzz_gob
-	@mkdir -p $(B)/fuzz-corpus tests/fuzz/regressions
-	$(B)/fuzz_gob -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	  -artifact_prefix=tests/fuzz/regressions/ $(B)/fuzz-corpus tests/fuzz/corpus
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(LUA_INC) -Isrc -I$(B)
+FUZZ_SRC = $(PURE_C) $(MODULE_C) $(B)/embedded_lua.c
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PURE_C) $(MODULE_C) $(B)/embedded_lua.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) $(LUA_LIB) -lm
+fuzz: $(addprefix $(B)/fuzz/fuzz_,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+	  mkdir -p $(B)/fuzz/corpus-$$f tests/fuzz/regressions/$$f; \
+	  echo "== fuzz $$f for $(FUZZ_SECONDS) s"; \
+	  $(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=tests/fuzz/regressions/$$f/ $(B)/fuzz/corpus-$$f tests/fuzz/corpus/$$f; done
 
 # ---------------------------------------------------------------- bench
-bench: all $(TEST_TOOLS) $(B)/bench-trivial $(B)/bench-spawn
+$(B)/bench/%: tests/bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+$(B)/bench/trivial-static: tests/bench/trivial.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -static -o $@ $<
+bench: all $(TEST_TOOLS) $(B)/bench/trivial $(B)/bench/trivial-static $(B)/bench/spawn_loop
 	$(TEST_ENV) tests/bench/run
 
-$(B)/bench-trivial: tests/bench/trivial.c | $(B)/.deps
-	$(CC) $(CFLAGS) -o $@ $<
-$(B)/bench-spawn: tests/bench/spawn_loop.c | $(B)/.deps
-	$(CC) $(CFLAGS) -o $@ $<
-
 # ---------------------------------------------------------------- demo
-demo: all $(TEST_TOOLS)
+demo: deps-test
+	@$(MAKE) --no-print-directory run-demo
+run-demo: all $(TEST_TOOLS)
 	$(TEST_ENV) tests/fixtures/demo-run
 
 # ---------------------------------------------------------------- misc
 doc: all
-	ldoc -c config.ld .
+	$(LDOC) -q -c config.ld .
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4
-	install -m 0755 $(B)/dispatch $(DESTDIR)$(PREFIX)/bin/dispatch
-	install -m 0644 $(B)/juju.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/juju.so
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4
+	$(INSTALL) -m 0755 -s --strip-program=$(STRIP) $(B)/dispatch $(DESTDIR)$(PREFIX)/bin/dispatch
+	$(INSTALL) -m 0644 $(B)/juju.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/juju.so
+	$(STRIP) --strip-unneeded $(DESTDIR)$(PREFIX)/lib/lua/5.4/juju.so
 
 clean:
 	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,11 +1,24 @@
 /*
- * embedded.h - Lua sources compiled into the binary by tools/embed.lua.
- * Each table ends with an entry whose name is NULL.
+ * embedded.h - the Lua compiled into the binary (tools/embed.lua writes the
+ * arrays into build/embedded_lua.c; embedded.c installs them).
+ *
+ * Two lists, each ending with an entry whose name is NULL:
+ *   embedded_module_lua   the module's own Lua (src/marshal.lua), loaded
+ *                         by luaopen_juju itself, never require-able;
+ *   embedded_preload_lua  the framework (the .lua files under lua/:
+ *                         "juju.charm", ...),
+ *                         installed by luaopen_juju as package.preload
+ *                         loaders, so `require` compiles a module the first
+ *                         time it is asked for and a hook pays only for
+ *                         what it uses. The same in build/dispatch and in
+ *                         build/juju.so under a stock lua5.4.
  */
 #ifndef DISPATCH_EMBEDDED_H
 #define DISPATCH_EMBEDDED_H
 
 #include <stddef.h>
+
+#include "lua.h"
 
 struct embedded_lua {
     const char *name;       /* module name, e.g. "juju.charm" */
@@ -14,9 +27,26 @@ struct embedded_lua {
     size_t len;
 };
 
-/* The module's own Lua (the .lua files in src/): result shaping and data encoding. */
 extern const struct embedded_lua embedded_module_lua[];
-/* The framework (every .lua file under lua/), installed as package.preload by the host. */
 extern const struct embedded_lua embedded_preload_lua[];
+
+/* The entry named name in list, or NULL. */
+const struct embedded_lua *embedded_find(const struct embedded_lua *list, const char *name);
+
+/* Compile e and push the chunk (raises on a syntax error). */
+void embedded_load(lua_State *L, const struct embedded_lua *e);
+
+/* Set package.preload[name] to a loader of each framework module, leaving
+ * any entry already there alone (a test may have put its own). */
+void embedded_install_preload(lua_State *L);
+
+/* The body of a generated luaopen_<name> (the C searcher's way in): load
+ * the juju module (which installs the preloads), then compile and run the
+ * named module. Lets a stock lua5.4 find `require "juju.charm"` in juju.so
+ * even before `require "juju"`. */
+int embedded_open(lua_State *L, const char *name);
+
+/* The juju module's opener (juju.c). */
+int luaopen_juju(lua_State *L);
 
 #endif

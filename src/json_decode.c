@@ -5,12 +5,16 @@
  */
 #include "json_decode.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "lauxlib.h"
+#include "utf8.h"
 
 struct parser {
     lua_State *L;
+    int null_idx;        /* see json_decode_opts */
+    int array_mt_idx;
     const char *s;
     size_t len;
     size_t pos;
@@ -99,6 +103,11 @@ static int parse_number(struct parser *p)
         if (!ok)
             return fail(p, "invalid number");
     }
+    if (!lua_isinteger(p->L, -1) && !isfinite(lua_tonumber(p->L, -1))) {
+        lua_pop(p->L, 1);
+        p->pos = start;
+        return fail(p, "number out of range");
+    }
     return 1;
 }
 
@@ -127,27 +136,7 @@ static int hex4(struct parser *p, unsigned *out)
 static void add_utf8(luaL_Buffer *b, unsigned cp)
 {
     char out[4];
-    int n;
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        out[0] = (char)(0xF0 | (cp >> 18));
-        out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    luaL_addlstring(b, out, (size_t)n);
+    luaL_addlstring(b, out, utf8_encode(cp, out));
 }
 
 /* After '\u': one code point, combining a surrogate pair; a lone surrogate
@@ -180,25 +169,48 @@ static int unicode_escape(struct parser *p, luaL_Buffer *b)
     return 1;
 }
 
+/* The length of the run of plain string bytes at pos (no quote, backslash
+ * or control character), checking that it is UTF-8; (size_t)-1 if not,
+ * with p->pos at the bad byte. */
+static size_t plain_run(struct parser *p, size_t pos)
+{
+    size_t i = pos;
+    while (i < p->len) {
+        unsigned char c = (unsigned char)p->s[i];
+        if (c < 0x80) {
+            if (c == '"' || c == '\\' || c < 0x20)
+                break;
+            i++;
+            continue;
+        }
+        unsigned cp;
+        size_t n = utf8_decode((const unsigned char *)p->s + i, p->len - i, &cp);
+        if (n == 0) {
+            p->pos = i;
+            return (size_t)-1;
+        }
+        i += n;
+    }
+    return i - pos;
+}
+
 /* At the opening quote. Pushes the string. */
 static int parse_string(struct parser *p)
 {
     p->pos++;
     size_t start = p->pos;
     /* Fast path: no escapes. */
-    while (p->pos < p->len) {
-        unsigned char c = (unsigned char)p->s[p->pos];
-        if (c == '"') {
-            lua_pushlstring(p->L, p->s + start, p->pos - start);
-            p->pos++;
-            return 1;
-        }
-        if (c == '\\')
-            break;
-        if (c < 0x20)
-            return fail(p, "control character in string");
+    size_t run = plain_run(p, p->pos);
+    if (run == (size_t)-1)
+        return fail(p, "invalid UTF-8 in string");
+    p->pos += run;
+    if (p->pos < p->len && p->s[p->pos] == '"') {
+        lua_pushlstring(p->L, p->s + start, p->pos - start);
         p->pos++;
+        return 1;
     }
+    if (p->pos < p->len && (unsigned char)p->s[p->pos] < 0x20)
+        return fail(p, "control character in string");
     luaL_Buffer b;
     luaL_buffinit(p->L, &b);
     luaL_addlstring(&b, p->s + start, p->pos - start);
@@ -215,12 +227,14 @@ static int parse_string(struct parser *p)
             return fail(p, "control character in string");
         }
         if (c != '\\') {
-            size_t run = p->pos;
-            while (run < p->len && p->s[run] != '"' && p->s[run] != '\\'
-                   && (unsigned char)p->s[run] >= 0x20)
-                run++;
-            luaL_addlstring(&b, p->s + p->pos, run - p->pos);
-            p->pos = run;
+            run = plain_run(p, p->pos);
+            if (run == (size_t)-1) {
+                luaL_pushresult(&b);
+                lua_pop(p->L, 1);
+                return fail(p, "invalid UTF-8 in string");
+            }
+            luaL_addlstring(&b, p->s + p->pos, run);
+            p->pos += run;
             continue;
         }
         p->pos++;
@@ -259,10 +273,23 @@ static int parse_string(struct parser *p)
 
 static int parse_value(struct parser *p, int depth);
 
+/* The value null stands for: nil, or the caller's sentinel. */
+static void push_null(struct parser *p)
+{
+    if (p->null_idx != 0)
+        lua_pushvalue(p->L, p->null_idx);
+    else
+        lua_pushnil(p->L);
+}
+
 static int parse_array(struct parser *p, int depth)
 {
     p->pos++;
     lua_newtable(p->L);
+    if (p->array_mt_idx != 0) {
+        lua_pushvalue(p->L, p->array_mt_idx);
+        lua_setmetatable(p->L, -2);
+    }
     lua_Integer i = 0;
     skip_space(p);
     if (p->pos < p->len && p->s[p->pos] == ']') {
@@ -315,11 +342,8 @@ static int parse_object(struct parser *p, int depth)
             lua_pop(p->L, 1);
             return 0;
         }
-        if (lua_isnil(p->L, -1)) {
-            lua_pop(p->L, 2);     /* null: the key is absent (a later duplicate may set it) */
-        } else {
-            lua_rawset(p->L, -3);
-        }
+        /* null (as nil) removes the key: of duplicates the last wins */
+        lua_rawset(p->L, -3);
         skip_space(p);
         if (p->pos >= p->len)
             return fail(p, "unterminated object");
@@ -369,7 +393,7 @@ static int parse_value(struct parser *p, int depth)
     case 'n':
         if (!literal(p, "null"))
             return 0;
-        lua_pushnil(p->L);
+        push_null(p);
         return 1;
     default:
         if (p->s[p->pos] == '-' || is_digit(p->s[p->pos]))
@@ -378,9 +402,13 @@ static int parse_value(struct parser *p, int depth)
     }
 }
 
-int json_decode(lua_State *L, const char *s, size_t len)
+int json_decode(lua_State *L, const char *s, size_t len, const struct json_decode_opts *opts)
 {
-    struct parser p = {L, s, len, 0, NULL, 0};
+    struct parser p = {L, 0, 0, s, len, 0, NULL, 0};
+    if (opts != NULL) {
+        p.null_idx = opts->null_idx ? lua_absindex(L, opts->null_idx) : 0;
+        p.array_mt_idx = opts->array_mt_idx ? lua_absindex(L, opts->array_mt_idx) : 0;
+    }
     int top = lua_gettop(L);
     if (parse_value(&p, 0)) {
         skip_space(&p);
@@ -390,7 +418,9 @@ int json_decode(lua_State *L, const char *s, size_t len)
         fail(&p, "unexpected data after the value");
     }
     lua_settop(L, top);
-    if (p.error_pos < len)
+    if (len == 0)
+        lua_pushliteral(L, "empty input");
+    else if (p.error_pos < len)
         lua_pushfstring(L, "%s at byte %d ('%c')", p.error, (int)p.error_pos + 1,
                         (unsigned char)s[p.error_pos] >= 0x20 ? s[p.error_pos] : '?');
     else

@@ -1,36 +1,30 @@
 /*
  * juju.c - the `juju` Lua module: one function per Juju hook command.
  *
- * The only file that knows both Lua and hook commands. A table of the 37
- * commands (below) drives one generic binding, l_hookcmd:
+ * The only file that knows both Lua and hook commands. The table of the 37
+ * commands (hookcmds.c) drives one generic binding, l_hookcmd:
  *
  *   1. check the arguments against the command's parameters and raise a
  *      plain Lua error before anything runs;
  *   2. build argv as a Lua table (also the error's `cmd`), plus stdin for
  *      `--file -` or secret files in a private directory;
- *   3. run it through the seam: a Lua runner set by tests, else
- *      transport_run (exec or the agent socket), with no Lua calls while a
- *      process or socket is in flight;
- *   4. decode JSON (json_decode.c: integers stay integers, null is nil), shape the
- *      result in src/marshal.lua, or raise a juju.Error table.
+ *   3. run it through the seam: a Lua runner set by tests (called with
+ *      lua_callk, so it may yield), else the state's transport (exec or the
+ *      agent socket), with no Lua calls while a process or socket is in
+ *      flight; both fill the same result slots through one rule for codes;
+ *   4. decode JSON (json_decode.c), shape the result in src/marshal.lua, or
+ *      raise a juju.Error table.
  *
  * Every C resource held across Lua calls (the command's captured output, the
  * secret directory) lives in a "call guard" userdata marked to-be-closed, so
  * a Lua error anywhere releases it at once (and __gc backs that up).
+ *
+ * Per Lua state, created by the first luaopen_juju and shared by later ones
+ * (a stale `package.loaded.juju = nil; require "juju"` included): the
+ * transport and its agent connection, juju.Error, juju.json, the marshal
+ * table. Two states in one process share nothing.
  */
-
-/***
-Juju's hook commands as Lua functions.
-
-One function per hook command, named as in ops.hookcmds (`config_get`,
-`relation_set`, `status_set`, ...): positional parameters first, then one
-options table; a table standing where an optional positional parameter would
-be is the options table. Results are plain tables (JSON integers as
-integers, null as nil); a failed command raises a `juju.Error` table
-(`returncode`, `cmd`, `stdout`, `stderr`, `signal`, `message`).
-See README.md for the full list and ../shared/API.md for the contract.
-@module juju
-*/
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +42,11 @@ See README.md for the full list and ../shared/API.md for the contract.
 #include "lualib.h"
 
 #include "embedded.h"
+#include "hookcmds.h"
+#include "interrupt.h"
+#include "json.h"
 #include "json_decode.h"
+#include "json_encode.h"
 #include "outcome.h"
 #include "rfc3339.h"
 #include "transport.h"
@@ -57,177 +55,18 @@ See README.md for the full list and ../shared/API.md for the contract.
 #define DISPATCH_VERSION "0.0.0"
 #endif
 
-int luaopen_juju(lua_State *L);
+int luaopen_juju_json(lua_State *L);
 
 /* Registry keys: addresses of statics cannot collide with anyone else's. */
-static const char REG_RUNNER = 'r';   /* the Lua runner, or absent */
-static const char REG_MARSHAL = 'm';  /* src/marshal.lua's table */
-static const char REG_ERROR = 'e';    /* juju.Error */
-static const char REG_TRANSPORT = 't'; /* closes the transport when the state closes */
+static const char REG_RUNNER = 'r';    /* the Lua runner, or absent */
+static const char REG_ENV = 'v';       /* the environment seam: table or function */
+static const char REG_MARSHAL = 'm';   /* src/marshal.lua's table */
+static const char REG_ERROR = 'e';     /* juju.Error */
+static const char REG_JSON = 'j';      /* juju.json */
+static const char REG_TRANSPORT = 't'; /* the state's transport (userdata) */
 
 #define GUARD_MT "juju.CallGuard"
-
-/* ------------------------------------------------------------ the table */
-
-enum ptype {
-    T_STR,        /* string */
-    T_INT,        /* integer */
-    T_ID,         /* relation id: non-negative integer */
-    T_BOOL,       /* boolean */
-    T_EXPIRE,     /* epoch seconds (number) or a string sent verbatim */
-    T_ENDPOINTS,  /* string, or a list of strings joined with "," */
-    T_TABLE       /* a table, checked by the step that uses it */
-};
-
-struct param {
-    const char *name;
-    enum ptype type;
-    int required;
-    const char *def;  /* ops's default, sent when not given (OP_OPT_DEF) */
-};
-
-enum op {
-    OP_END = 0,
-    OP_LIT,       /* text */
-    OP_POS,       /* value of p, if given */
-    OP_POS_NONEMPTY, /* value of p, if given and not "" (config-get) */
-    OP_MSG,       /* "--", value of p, if given */
-    OP_OPT,       /* text, value of p, if given */
-    OP_OPT_DEF,   /* text, value of p or its default */
-    OP_FLAG,      /* text, if p is true */
-    OP_APPBOOL,   /* text .. "True"/"False" (p2 = 1: "true"/"false") */
-    OP_REF,       /* "-r", id p (as "endpoint:id" when p2 is given) */
-    OP_RELTAIL,   /* relation-get's KEY UNIT | - UNIT | KEY (key p, unit p2) */
-    OP_PORT,      /* [--endpoints E] SPEC from protocol p, port p+1, to_port p+2, endpoints p+3 */
-    OP_RESULTS,   /* action-set k=v ... from table p */
-    OP_COUNTS,    /* storage-add name=N ... from table p */
-    OP_DATA,      /* stdin: JSON object of table p */
-    OP_CONTENT    /* secret content in table p: key#file=PATH ... */
-};
-
-struct step {
-    enum op op;
-    const char *text;
-    int p, p2;
-};
-
-#define MAXPARAMS 8
-#define MAXSTEPS 10
-
-struct command {
-    const char *name;     /* Lua name */
-    const char *cmd;      /* hook command */
-    int npos;             /* how many params are positional */
-    struct param params[MAXPARAMS];
-    struct step steps[MAXSTEPS];
-    int json;             /* decode stdout as JSON */
-    int strip;            /* return stdout stripped */
-    const char *shape;    /* shaper in marshal.lua, or NULL */
-};
-
-#define S(n)     {n, T_STR, 0, NULL}
-#define SD(n, d) {n, T_STR, 0, d}
-#define SR(n)    {n, T_STR, 1, NULL}
-#define I(n)     {n, T_INT, 0, NULL}
-#define ID(n)    {n, T_ID, 0, NULL}
-#define IDR(n)   {n, T_ID, 1, NULL}
-#define BOOL(n)  {n, T_BOOL, 0, NULL}
-#define TBL(n)   {n, T_TABLE, 1, NULL}
-#define TBLO(n)  {n, T_TABLE, 0, NULL}
-#define EXP(n)   {n, T_EXPIRE, 0, NULL}
-#define EPS(n)   {n, T_ENDPOINTS, 0, NULL}
-
-#define LIT(t)         {OP_LIT, t, 0, 0}
-#define FORMAT_JSON    LIT("--format=json")
-#define POS(p)         {OP_POS, NULL, p, 0}
-#define MSG(p)         {OP_MSG, NULL, p, 0}
-#define OPT(t, p)      {OP_OPT, t, p, 0}
-#define OPTDEF(t, p)   {OP_OPT_DEF, t, p, 0}
-#define FLAG(t, p)     {OP_FLAG, t, p, 0}
-#define REF(p, e)      {OP_REF, NULL, p, e}
-#define STEP(o, p)     {o, NULL, p, 0}
-
-static const struct command commands[] = {
-    {"action_fail", "action-fail", 1, {S("message")}, {MSG(0)}, 0, 0, NULL},
-    {"action_get", "action-get", 1, {S("key")}, {FORMAT_JSON, POS(0)}, 1, 0, NULL},
-    {"action_log", "action-log", 1, {SR("message")}, {MSG(0)}, 0, 0, NULL},
-    {"action_set", "action-set", 1, {TBL("results")}, {STEP(OP_RESULTS, 0)}, 0, 0, NULL},
-    {"app_version_set", "application-version-set", 1, {SR("version")}, {MSG(0)}, 0, 0, NULL},
-    {"close_port", "close-port", 2,
-     {S("protocol"), I("port"), I("to_port"), EPS("endpoints")},
-     {STEP(OP_PORT, 0)}, 0, 0, NULL},
-    {"open_port", "open-port", 2,
-     {S("protocol"), I("port"), I("to_port"), EPS("endpoints")},
-     {STEP(OP_PORT, 0)}, 0, 0, NULL},
-    {"opened_ports", "opened-ports", 0, {BOOL("endpoints")},
-     {FLAG("--endpoints", 0), FORMAT_JSON}, 1, 0, "ports"},
-    {"config_get", "config-get", 1, {S("key")},
-     {FORMAT_JSON, {OP_POS_NONEMPTY, NULL, 0, 0}}, 1, 0, NULL},
-    {"credential_get", "credential-get", 0, {{0}}, {FORMAT_JSON}, 1, 0, "cloud_spec"},
-    {"goal_state", "goal-state", 0, {{0}}, {FORMAT_JSON}, 1, 0, "goal_state"},
-    {"is_leader", "is-leader", 0, {{0}}, {FORMAT_JSON}, 1, 0, "is_leader"},
-    {"juju_log", "juju-log", 1, {SR("message"), SD("level", "INFO")},
-     {OPTDEF("--log-level", 1), MSG(0)}, 0, 0, NULL},
-    {"juju_reboot", "juju-reboot", 0, {BOOL("now")}, {FLAG("--now", 0)}, 0, 0, NULL},
-    {"network_get", "network-get", 1, {SR("binding_name"), ID("relation_id")},
-     {FORMAT_JSON, OPT("-r", 1), POS(0)}, 1, 0, "network"},
-    {"relation_get", "relation-get", 1,
-     {ID("id"), S("endpoint"), S("key"), S("unit"), BOOL("app")},
-     {FORMAT_JSON, REF(0, 1), FLAG("--app", 4), {OP_RELTAIL, NULL, 2, 3}}, 1, 0, NULL},
-    {"relation_ids", "relation-ids", 1, {SR("name")}, {POS(0), FORMAT_JSON}, 1, 0, "list"},
-    {"relation_list", "relation-list", 1, {ID("id"), S("endpoint"), BOOL("app")},
-     {FORMAT_JSON, FLAG("--app", 2), REF(0, 1)}, 1, 0, NULL},
-    {"relation_model_get", "relation-model-get", 1, {ID("id"), S("endpoint")},
-     {FORMAT_JSON, REF(0, 1)}, 1, 0, "relation_model"},
-    {"relation_set", "relation-set", 2,
-     {TBL("data"), ID("id"), S("endpoint"), BOOL("app")},
-     {REF(1, 2), FLAG("--app", 3), LIT("--file"), LIT("-"), STEP(OP_DATA, 0)}, 0, 0, NULL},
-    {"resource_get", "resource-get", 1, {SR("name")}, {POS(0)}, 0, 1, NULL},
-    {"secret_add", "secret-add", 1,
-     {TBL("content"), S("label"), S("description"), EXP("expire"), S("rotate"),
-      SD("owner", "application")},
-     {OPT("--label", 1), OPT("--description", 2), OPT("--expire", 3), OPT("--rotate", 4),
-      OPTDEF("--owner", 5), STEP(OP_CONTENT, 0)}, 0, 1, NULL},
-    {"secret_get", "secret-get", 0,
-     {S("id"), S("label"), BOOL("refresh"), BOOL("peek")},
-     {FORMAT_JSON, POS(0), OPT("--label", 1), FLAG("--refresh", 2), FLAG("--peek", 3)}, 1, 0, NULL},
-    {"secret_grant", "secret-grant", 2, {SR("id"), IDR("relation_id"), S("unit")},
-     {OPT("--relation", 1), OPT("--unit", 2), POS(0)}, 0, 0, NULL},
-    {"secret_ids", "secret-ids", 0, {{0}}, {FORMAT_JSON}, 1, 0, "list"},
-    {"secret_info_get", "secret-info-get", 0, {S("id"), S("label")},
-     {FORMAT_JSON, POS(0), OPT("--label", 1)}, 1, 0, "secret_info"},
-    {"secret_remove", "secret-remove", 1, {SR("id"), I("revision")},
-     {POS(0), OPT("--revision", 1)}, 0, 0, NULL},
-    {"secret_revoke", "secret-revoke", 1,
-     {SR("id"), ID("relation_id"), S("app"), S("unit")},
-     {OPT("--relation", 1), OPT("--app", 2), OPT("--unit", 3), POS(0)}, 0, 0, NULL},
-    {"secret_set", "secret-set", 1,
-     {SR("id"), TBLO("content"), S("label"), S("description"), EXP("expire"), S("rotate"),
-      SD("owner", "application")},
-     {OPT("--label", 2), OPT("--description", 3), OPT("--expire", 4), OPT("--rotate", 5),
-      OPTDEF("--owner", 6), POS(0), STEP(OP_CONTENT, 1)}, 0, 0, NULL},
-    {"state_delete", "state-delete", 1, {SR("key")}, {POS(0)}, 0, 0, NULL},
-    {"state_get", "state-get", 1, {S("key")}, {FORMAT_JSON, POS(0)}, 1, 0, "state"},
-    {"state_set", "state-set", 1, {TBL("data")},
-     {LIT("--file"), LIT("-"), STEP(OP_DATA, 0)}, 0, 0, NULL},
-    {"status_get", "status-get", 0, {BOOL("app")},
-     {LIT("--include-data"), FORMAT_JSON, {OP_APPBOOL, "--application=", 0, 1}}, 1, 0, "status"},
-    {"status_set", "status-set", 2, {SR("status"), S("message"), BOOL("app")},
-     {{OP_APPBOOL, "--application=", 2, 0}, POS(0), MSG(1)}, 0, 0, NULL},
-    {"storage_add", "storage-add", 1, {TBL("counts")}, {STEP(OP_COUNTS, 0)}, 0, 0, NULL},
-    {"storage_get", "storage-get", 1, {S("id")}, {FORMAT_JSON, OPT("-s", 0)}, 1, 0, "storage"},
-    {"storage_list", "storage-list", 1, {S("name")}, {FORMAT_JSON, POS(0)}, 1, 0, "list"},
-};
-
-#define NCOMMANDS (sizeof commands / sizeof commands[0])
-
-static int nparams(const struct command *c)
-{
-    int n = 0;
-    while (n < MAXPARAMS && c->params[n].name != NULL)
-        n++;
-    return n;
-}
+#define TRANSPORT_MT "juju.Transport"
 
 /* ------------------------------------------------------------ call guard */
 
@@ -235,13 +74,14 @@ static int nparams(const struct command *c)
 struct call_guard {
     outcome o;
     char dir[PATH_MAX];   /* private secret directory, "" when none */
+    int dir_watch;        /* its interrupt.h slot, -1 when none */
 };
 
-static void remove_private_dir(char *dir)
+static void remove_private_dir(struct call_guard *g)
 {
-    if (dir[0] == '\0')
+    if (g->dir[0] == '\0')
         return;
-    DIR *d = opendir(dir);
+    DIR *d = opendir(g->dir);
     if (d != NULL) {
         int dfd = dirfd(d);
         struct dirent *e;
@@ -251,19 +91,17 @@ static void remove_private_dir(char *dir)
         }
         closedir(d);
     }
-    rmdir(dir);
-    dir[0] = '\0';
-}
-
-static void guard_release(struct call_guard *g)
-{
-    outcome_free(&g->o);
-    remove_private_dir(g->dir);
+    rmdir(g->dir);
+    g->dir[0] = '\0';
+    interrupt_forget_dir(g->dir_watch);
+    g->dir_watch = -1;
 }
 
 static int guard_close(lua_State *L)
 {
-    guard_release(luaL_checkudata(L, 1, GUARD_MT));
+    struct call_guard *g = luaL_checkudata(L, 1, GUARD_MT);
+    outcome_free(&g->o);
+    remove_private_dir(g);
     return 0;
 }
 
@@ -272,6 +110,7 @@ static struct call_guard *push_guard(lua_State *L)
 {
     struct call_guard *g = lua_newuserdatauv(L, sizeof *g, 0);
     memset(g, 0, sizeof *g);
+    g->dir_watch = -1;
     luaL_setmetatable(L, GUARD_MT);
     lua_toclose(L, -1);
     return g;
@@ -279,16 +118,18 @@ static struct call_guard *push_guard(lua_State *L)
 
 /* ------------------------------------------------------------ arguments */
 
-/* Where the call's parameters live on the stack: params[i] at base + i. */
+/* Where the call's parameters live on the stack: params[i] at base + i,
+ * then argv at base + np and the guard right after it. */
 struct call {
-    const struct command *c;
+    const struct hookcmd *c;
+    int np;
     int base;
     int argv;     /* index of the argv table */
     int stdin_i;  /* index of the stdin string, 0 when none */
     struct call_guard *guard;
 };
 
-static int argerr(lua_State *L, const struct command *c, int argn, const char *fmt, ...)
+static int argerr(lua_State *L, const struct hookcmd *c, int argn, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -297,64 +138,223 @@ static int argerr(lua_State *L, const struct command *c, int argn, const char *f
     return luaL_error(L, "bad argument #%d to '%s' (%s)", argn, c->name, lua_tostring(L, -1));
 }
 
-/* Check the value at idx against p; argn and opt name the argument. */
-static void check_param(lua_State *L, const struct command *c, const struct param *p,
-                        int idx, int argn, int is_option)
+static int has_nul(lua_State *L, int idx)
+{
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    return strlen(s) != len;
+}
+
+static int is_choice(const struct param *p, const char *s)
+{
+    for (const char *const *c = p->choices; *c != NULL; c++)
+        if ((p->anycase ? strcasecmp(*c, s) : strcmp(*c, s)) == 0)
+            return 1;
+    return 0;
+}
+
+/* Push "a, b or c" for the choices of p. */
+static void push_choices(lua_State *L, const struct param *p)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (const char *const *c = p->choices; *c != NULL; c++) {
+        if (c != p->choices)
+            luaL_addstring(&b, c[1] == NULL ? " or " : ", ");
+        luaL_addstring(&b, *c);
+    }
+    luaL_pushresult(&b);
+}
+
+/* Is s a relation id as Juju's -r reads it: digits after the last ':' (or
+ * the whole text)? */
+static int relation_id_text(const char *s)
+{
+    const char *num = strrchr(s, ':');
+    num = num ? num + 1 : s;
+    if (*num == '\0' || strlen(num) > 18)
+        return 0;
+    for (const char *p = num; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return 0;
+    return 1;
+}
+
+/* A Go duration as time.ParseDuration takes it, positive: "24h", "1h30m",
+ * "1.5h", "300ms". */
+static int go_duration(const char *s)
+{
+    static const char *const units[] = {"ns", "us", "\xc2\xb5s", "ms", "s", "m", "h", NULL};
+    if (*s == '+')
+        s++;
+    if (strcmp(s, "0") == 0 || *s == '\0')
+        return 0;   /* zero is not a time to expire at */
+    while (*s) {
+        int digits = 0;
+        while (isdigit((unsigned char)*s)) {
+            s++;
+            digits++;
+        }
+        if (*s == '.') {
+            s++;
+            while (isdigit((unsigned char)*s)) {
+                s++;
+                digits++;
+            }
+        }
+        if (digits == 0)
+            return 0;
+        const char *const *u = units;
+        for (; *u != NULL; u++) {
+            size_t n = strlen(*u);
+            /* "m" must not match the start of "ms" */
+            if (strncmp(s, *u, n) == 0 && !(n == 1 && *s == 'm' && s[1] == 's'))
+                break;
+        }
+        if (*u == NULL)
+            return 0;
+        s += strlen(*u);
+    }
+    return 1;
+}
+
+/* What Juju's --expire takes: RFC 3339, 2006-01-02T15:04:05, or a Go
+ * duration. */
+static int expire_text(const char *s)
+{
+    size_t len = strlen(s);
+    int64_t secs;
+    int32_t usec;
+    int frac;
+    if (len >= 19 && s[10] == 'T' && rfc3339_parse(s, len, &secs, &usec, &frac) == 0)
+        return 1;
+    if (len == 19 && s[10] == 'T') {
+        static const char layout[] = "dddd-dd-ddTdd:dd:dd";
+        for (size_t i = 0; i < len; i++)
+            if (layout[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != layout[i])
+                return 0;
+        return 1;
+    }
+    return go_duration(s);
+}
+
+/* Normalize a whole number given as a float to an integer in place. */
+static int to_integer(lua_State *L, int idx)
+{
+    if (lua_isinteger(L, idx))
+        return 1;
+    lua_Integer n;
+    if (lua_type(L, idx) == LUA_TNUMBER && lua_numbertointeger(floor(lua_tonumber(L, idx)), &n)
+        && (lua_Number)n == lua_tonumber(L, idx)) {
+        lua_pushinteger(L, n);
+        lua_replace(L, idx);
+        return 1;
+    }
+    return 0;
+}
+
+/* Check the value at idx against p (normalizing whole floats and "N" ids
+ * to integers in place). NULL when it is fine, else what it must be. */
+static const char *param_problem(lua_State *L, const struct param *p, int idx)
 {
     int t = lua_type(L, idx);
-    const char *want = NULL;
     switch (p->type) {
     case T_STR:
         if (t != LUA_TSTRING)
-            want = "a string";
-        break;
+            return "a string";
+        if (has_nul(L, idx))
+            return "text without NUL bytes";
+        if (p->choices != NULL && !is_choice(p, lua_tostring(L, idx)))
+            return "one of the values Juju takes";   /* check_param names them */
+        return NULL;
     case T_INT:
+        return to_integer(L, idx) ? NULL : "an integer";
+    case T_PORT:
+        if (!to_integer(L, idx))
+            return "an integer";
+        if (lua_tointeger(L, idx) < 1 || lua_tointeger(L, idx) > 65535)
+            return "a port number from 1 to 65535";
+        return NULL;
     case T_ID:
-        if (!lua_isinteger(L, idx)) {
-            lua_Integer n;
-            if (t == LUA_TNUMBER && lua_numbertointeger(floor(lua_tonumber(L, idx)), &n)
-                && (lua_Number)n == lua_tonumber(L, idx)) {
-                lua_pushinteger(L, n);
+        if (t == LUA_TSTRING) {
+            if (has_nul(L, idx) || !relation_id_text(lua_tostring(L, idx)))
+                return "a relation id (an integer, or 'endpoint:N' text)";
+            if (strchr(lua_tostring(L, idx), ':') == NULL) {
+                lua_pushinteger(L, (lua_Integer)strtoll(lua_tostring(L, idx), NULL, 10));
                 lua_replace(L, idx);
-            } else {
-                want = "an integer";
             }
+            return NULL;
         }
-        if (want == NULL && p->type == T_ID && lua_tointeger(L, idx) < 0)
-            want = "a relation id (>= 0)";
-        break;
+        if (!to_integer(L, idx) || lua_tointeger(L, idx) < 0)
+            return "a relation id (an integer >= 0, or 'endpoint:N' text)";
+        return NULL;
     case T_BOOL:
-        if (t != LUA_TBOOLEAN)
-            want = "a boolean";
-        break;
+        return t == LUA_TBOOLEAN ? NULL : "a boolean";
     case T_EXPIRE:
-        if (t != LUA_TNUMBER && t != LUA_TSTRING)
-            want = "a number (epoch seconds) or a string";
-        break;
+        if (t == LUA_TNUMBER)
+            return NULL;
+        if (t != LUA_TSTRING)
+            return "a number (epoch seconds) or a string";
+        if (has_nul(L, idx) || !expire_text(lua_tostring(L, idx)))
+            return "an RFC 3339 time, 2006-01-02T15:04:05 or a Go duration such as '72h'";
+        return NULL;
     case T_ENDPOINTS:
         if (t == LUA_TTABLE) {
             lua_Integer n = luaL_len(L, idx);
-            for (lua_Integer i = 1; i <= n; i++) {
+            const char *bad = NULL;
+            for (lua_Integer i = 1; i <= n && bad == NULL; i++) {
                 if (lua_geti(L, idx, i) != LUA_TSTRING)
-                    want = "a string or a list of strings";
+                    bad = "a string or a list of strings";
+                else if (has_nul(L, -1))
+                    bad = "a list of strings without NUL bytes";
                 lua_pop(L, 1);
             }
-        } else if (t != LUA_TSTRING) {
-            want = "a string or a list of strings";
+            return bad;
         }
-        break;
+        if (t != LUA_TSTRING || has_nul(L, idx))
+            return "a string or a list of strings";
+        return NULL;
     case T_TABLE:
-        if (t != LUA_TTABLE)
-            want = "a table";
-        break;
+        return t == LUA_TTABLE ? NULL : "a table";
     }
+    return NULL;
+}
+
+/* Push a short description of the value at idx for a message. */
+static const char *describe(lua_State *L, int idx)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNONE:
+        return lua_pushliteral(L, "no value");
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        if (strlen(s) != len)
+            return lua_pushliteral(L, "text with a NUL byte");
+        if (len > 60)
+            return lua_pushfstring(L, "'%.*s...'", 60, s);   /* never the whole of it */
+        return lua_pushfstring(L, "'%s'", s);
+    }
+    case LUA_TNUMBER:
+        luaL_tolstring(L, idx, NULL);
+        return lua_pushfstring(L, "number %s", lua_tostring(L, -1));
+    default:
+        return lua_pushstring(L, luaL_typename(L, idx));
+    }
+}
+
+static void check_param(lua_State *L, const struct hookcmd *c, const struct param *p,
+                        int idx, int argn, int is_option)
+{
+    const char *want = param_problem(L, p, idx);
     if (want == NULL)
         return;
-    if (is_option)
-        argerr(L, c, argn, "option '%s' must be %s, got %s", p->name, want, luaL_typename(L, idx));
-    else
-        argerr(L, c, argn, "'%s' must be %s, got %s", p->name, want,
-               t == LUA_TNONE ? "no value" : luaL_typename(L, idx));
+    if (p->choices != NULL && lua_type(L, idx) == LUA_TSTRING) {
+        push_choices(L, p);
+        want = lua_tostring(L, -1);
+    }
+    argerr(L, c, argn, "%s'%s' must be %s, got %s", is_option ? "option " : "", p->name, want,
+           describe(L, idx));
 }
 
 /*
@@ -364,10 +364,10 @@ static void check_param(lua_State *L, const struct command *c, const struct para
  */
 static void collect_params(lua_State *L, struct call *k)
 {
-    const struct command *c = k->c;
-    int np = nparams(c);
+    const struct hookcmd *c = k->c;
+    int np = k->np;
     int top = lua_gettop(L);
-    int opts = 0, optarg = 0;
+    int opts = 0;
     int npos_given = c->npos;
 
     for (int i = 0; i < c->npos && i < top; i++) {
@@ -380,7 +380,7 @@ static void collect_params(lua_State *L, struct call *k)
     }
     if (opts == 0 && top > c->npos && np > c->npos)
         opts = c->npos + 1;
-    optarg = opts;
+    int optarg = opts;
     int last = opts ? opts : c->npos;
     for (int i = last + 1; i <= top; i++)   /* trailing nils are harmless */
         if (!lua_isnil(L, i))
@@ -395,17 +395,15 @@ static void collect_params(lua_State *L, struct call *k)
         lua_pushnil(L);
         while (lua_next(L, opts) != 0) {
             lua_pop(L, 1);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                argerr(L, c, optarg, "option names must be strings, got %s",
+                       luaL_typename(L, -1));
+            const char *key = lua_tostring(L, -1);
             int known = 0;
-            if (lua_type(L, -1) == LUA_TSTRING) {
-                const char *key = lua_tostring(L, -1);
-                for (int i = c->npos; i < np; i++)
-                    if (strcmp(key, c->params[i].name) == 0)
-                        known = 1;
-                if (!known)
-                    argerr(L, c, optarg, "unknown option '%s'", key);
-            } else {
-                argerr(L, c, optarg, "option names must be strings, got %s", luaL_typename(L, -1));
-            }
+            for (int i = c->npos; i < np && !known; i++)
+                known = strcmp(key, c->params[i].name) == 0;
+            if (!known)
+                argerr(L, c, optarg, "unknown option '%s'", key);
         }
     }
 
@@ -418,12 +416,8 @@ static void collect_params(lua_State *L, struct call *k)
                 lua_pushvalue(L, i + 1);
             else
                 lua_pushnil(L);
-            if (lua_isnil(L, -1)) {
-                if (p->required)
-                    check_param(L, c, p, lua_gettop(L), i + 1, 0);
-            } else {
+            if (!lua_isnil(L, -1) || p->required)
                 check_param(L, c, p, lua_gettop(L), i + 1, 0);
-            }
         } else {
             if (opts)
                 lua_getfield(L, opts, p->name);
@@ -440,21 +434,18 @@ static int given(lua_State *L, const struct call *k, int p)
     return !lua_isnil(L, k->base + p);
 }
 
-static int truthy_param(lua_State *L, const struct call *k, int p)
+/* The argument number (for messages) of parameter p. */
+static int argn_of(const struct call *k, int p)
 {
-    return lua_toboolean(L, k->base + p);
+    return p < k->c->npos ? p + 1 : k->c->npos + 1;
 }
 
-/* Append the string on top of the stack to argv (pops it). A NUL byte would
- * silently cut the argument short on exec, so it is refused. */
+/* Append the string on top of the stack to argv (pops it). Every text was
+ * checked for NUL bytes when it came in (parameters here, table contents
+ * in marshal.lua): exec would cut such an argument short. */
 static void argv_push(lua_State *L, const struct call *k)
 {
-    size_t len;
-    const char *s = lua_tolstring(L, -1, &len);
-    if (strlen(s) != len)
-        luaL_error(L, "bad argument to '%s' (text for the command line contains a NUL byte)",
-                   k->c->name);
-    lua_rawseti(L, k->argv, (lua_Integer)luaL_len(L, k->argv) + 1);
+    lua_rawseti(L, k->argv, (lua_Integer)lua_rawlen(L, k->argv) + 1);
 }
 
 static void argv_lit(lua_State *L, const struct call *k, const char *s)
@@ -464,15 +455,17 @@ static void argv_lit(lua_State *L, const struct call *k, const char *s)
 }
 
 /* Push the argv form of parameter p (which is given). */
-static int argn_of(const struct call *k, int p);
-
 static void push_value(lua_State *L, const struct call *k, int p)
 {
     int idx = k->base + p;
     switch (k->c->params[p].type) {
     case T_INT:
+    case T_PORT:
     case T_ID:
-        lua_pushfstring(L, "%I", (lua_Integer)lua_tointeger(L, idx));
+        if (lua_type(L, idx) == LUA_TSTRING)   /* "endpoint:N" */
+            lua_pushvalue(L, idx);
+        else
+            lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, idx));
         return;
     case T_EXPIRE:
         if (lua_type(L, idx) == LUA_TNUMBER) {
@@ -514,7 +507,7 @@ static void push_value(lua_State *L, const struct call *k, int p)
     }
 }
 
-/* Call marshal.<fn>(table at idx); leaves its first result and error on the stack. */
+/* Call marshal.<fn>(value at idx); leaves its two results on the stack. */
 static void call_marshal(lua_State *L, const char *fn, int idx)
 {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL);
@@ -522,6 +515,16 @@ static void call_marshal(lua_State *L, const char *fn, int idx)
     lua_remove(L, -2);
     lua_pushvalue(L, idx);
     lua_call(L, 1, 2);
+}
+
+/* marshal.<fn>(parameter p): its first result, or an argument error with
+ * its second. */
+static void marshal_param(lua_State *L, struct call *k, int p, const char *fn)
+{
+    call_marshal(L, fn, k->base + p);
+    if (lua_isnil(L, -2))
+        argerr(L, k->c, argn_of(k, p), "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
 }
 
 /* Append every string of the list on top of the stack to argv; pops it. */
@@ -535,28 +538,13 @@ static void argv_extend(lua_State *L, const struct call *k)
     lua_pop(L, 1);
 }
 
-/* The argument number (for messages) of parameter p. */
-static int argn_of(const struct call *k, int p)
-{
-    return p < k->c->npos ? p + 1 : k->c->npos + 1;
-}
-
-static void step_marshal_list(lua_State *L, struct call *k, int p, const char *fn)
-{
-    call_marshal(L, fn, k->base + p);
-    if (lua_isnil(L, -2))
-        argerr(L, k->c, argn_of(k, p), "%s", lua_tostring(L, -1));
-    lua_pop(L, 1);
-    argv_extend(L, k);
-}
-
-static void write_secret_file(lua_State *L, struct call *k, const char *key,
+static void write_secret_file(lua_State *L, struct call *k, int p, const char *key,
                               const char *value, size_t len)
 {
     char path[PATH_MAX];
     int n = snprintf(path, sizeof path, "%s/%s", k->guard->dir, key);
     if (n < 0 || (size_t)n >= sizeof path)
-        argerr(L, k->c, 1, "secret key '%s' is too long", key);
+        argerr(L, k->c, argn_of(k, p), "secret key '%s' is too long", key);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     int saved = 0;
     if (fd >= 0) {
@@ -581,29 +569,29 @@ static void write_secret_file(lua_State *L, struct call *k, const char *key,
                    strerror(saved));
 }
 
-/* Secret content: a private 0700 directory with one 0600 file per key. */
+/* Secret content: a private 0700 directory with one 0600 file per key,
+ * registered so that a stop signal removes it too. */
 static void step_content(lua_State *L, struct call *k, int p)
 {
     if (!given(L, k, p))
         return;
-    call_marshal(L, "secret_content", k->base + p);
-    if (lua_isnil(L, -2))
-        argerr(L, k->c, argn_of(k, p), "%s", lua_tostring(L, -1));
-    lua_pop(L, 1);
+    marshal_param(L, k, p, "secret_content");
     int list = lua_gettop(L);
 
+    struct call_guard *g = k->guard;
     const char *tmp = getenv("TMPDIR");
     if (tmp == NULL || tmp[0] != '/')
         tmp = "/tmp";
-    int n = snprintf(k->guard->dir, sizeof k->guard->dir, "%s/dispatch-secret-XXXXXX", tmp);
-    if (n < 0 || (size_t)n >= sizeof k->guard->dir || mkdtemp(k->guard->dir) == NULL) {
+    int n = snprintf(g->dir, sizeof g->dir, "%s/dispatch-secret-XXXXXX", tmp);
+    if (n < 0 || (size_t)n >= sizeof g->dir || mkdtemp(g->dir) == NULL) {
         int e = errno;
-        k->guard->dir[0] = '\0';
+        g->dir[0] = '\0';
         luaL_error(L, "%s: cannot create a private directory for secret content: %s",
                    k->c->name, strerror(e));
     }
+    g->dir_watch = interrupt_watch_dir(g->dir);
     /* mkdtemp makes it 0700 already; be explicit in case of an odd umask. */
-    chmod(k->guard->dir, 0700);
+    chmod(g->dir, 0700);
 
     lua_Integer count = luaL_len(L, list);
     for (lua_Integer i = 1; i <= count; i++) {
@@ -613,19 +601,35 @@ static void step_content(lua_State *L, struct call *k, int p)
         size_t len;
         const char *key = lua_tostring(L, -2);
         const char *value = lua_tolstring(L, -1, &len);
-        write_secret_file(L, k, key, value, len);
-        lua_pushfstring(L, "%s#file=%s/%s", key, k->guard->dir, key);
+        write_secret_file(L, k, p, key, value, len);
+        lua_pushfstring(L, "%s#file=%s/%s", key, g->dir, key);
         argv_push(L, k);
         lua_pop(L, 3);
     }
     lua_pop(L, 1);
 }
 
+/* [--endpoints E] SPEC, where SPEC is icmp, PORT[-TO][/PROTO]. */
 static void step_port(lua_State *L, struct call *k, int p)
 {
     int proto = p, port = p + 1, to = p + 2, eps = p + 3;
+    int argn = argn_of(k, port);
     if (!given(L, k, proto) && !given(L, k, port))
         argerr(L, k->c, 1, "a protocol or a port is required");
+    int icmp = given(L, k, proto) && strcasecmp(lua_tostring(L, k->base + proto), "icmp") == 0;
+    if (icmp && given(L, k, port))
+        argerr(L, k->c, argn, "icmp takes no port");
+    if (!icmp && !given(L, k, port))
+        argerr(L, k->c, argn_of(k, port), "'port' is required for %s",
+               lua_tostring(L, k->base + proto));
+    if (given(L, k, to)) {
+        if (!given(L, k, port))
+            argerr(L, k->c, argn_of(k, to), "'to_port' needs a 'port'");
+        if (lua_tointeger(L, k->base + to) < lua_tointeger(L, k->base + port))
+            argerr(L, k->c, argn_of(k, to), "'to_port' (%I) is below 'port' (%I)",
+                   (LUAI_UACINT)lua_tointeger(L, k->base + to),
+                   (LUAI_UACINT)lua_tointeger(L, k->base + port));
+    }
     if (given(L, k, eps)) {
         argv_lit(L, k, "--endpoints");
         push_value(L, k, eps);
@@ -649,6 +653,28 @@ static void step_port(lua_State *L, struct call *k, int p)
             luaL_addvalue(&b);
         }
         luaL_pushresult(&b);
+    }
+    argv_push(L, k);
+}
+
+/* -r ID, or -r ENDPOINT:ID when the endpoint is given separately. */
+static void step_ref(lua_State *L, struct call *k, const struct step *s)
+{
+    if (!given(L, k, s->p))
+        return;
+    argv_lit(L, k, "-r");
+    int id = k->base + s->p;
+    if (given(L, k, s->p2)) {
+        if (lua_type(L, id) == LUA_TSTRING)
+            argerr(L, k->c, argn_of(k, s->p2),
+                   "'endpoint' given twice: in the relation id '%s' and as an option",
+                   lua_tostring(L, id));
+        push_value(L, k, s->p2);
+        lua_pushliteral(L, ":");
+        push_value(L, k, s->p);
+        lua_concat(L, 3);
+    } else {
+        push_value(L, k, s->p);
     }
     argv_push(L, k);
 }
@@ -696,26 +722,18 @@ static void run_step(lua_State *L, struct call *k, const struct step *s)
         argv_push(L, k);
         return;
     case OP_FLAG:
-        if (truthy_param(L, k, s->p))
+        if (lua_toboolean(L, k->base + s->p))
             argv_lit(L, k, s->text);
         return;
-    case OP_APPBOOL: {
-        int on = truthy_param(L, k, s->p);
-        const char *word = s->p2 ? (on ? "true" : "false") : (on ? "True" : "False");
+    case OP_APP: {
+        int on = lua_toboolean(L, k->base + s->p);
+        const char *word = s->lower ? (on ? "true" : "false") : (on ? "True" : "False");
         lua_pushfstring(L, "%s%s", s->text, word);
         argv_push(L, k);
         return;
     }
     case OP_REF:
-        if (given(L, k, s->p)) {
-            argv_lit(L, k, "-r");
-            if (given(L, k, s->p2))
-                lua_pushfstring(L, "%s:%I", lua_tostring(L, k->base + s->p2),
-                                (lua_Integer)lua_tointeger(L, k->base + s->p));
-            else
-                push_value(L, k, s->p);
-            argv_push(L, k);
-        }
+        step_ref(L, k, s);
         return;
     case OP_RELTAIL: {
         int key = s->p, unit = s->p2;
@@ -738,16 +756,15 @@ static void run_step(lua_State *L, struct call *k, const struct step *s)
         step_port(L, k, s->p);
         return;
     case OP_RESULTS:
-        step_marshal_list(L, k, s->p, "flatten_results");
+        marshal_param(L, k, s->p, "flatten_results");
+        argv_extend(L, k);
         return;
     case OP_COUNTS:
-        step_marshal_list(L, k, s->p, "storage_counts");
+        marshal_param(L, k, s->p, "storage_counts");
+        argv_extend(L, k);
         return;
     case OP_DATA:
-        call_marshal(L, "encode_data", k->base + s->p);
-        if (lua_isnil(L, -2))
-            argerr(L, k->c, argn_of(k, s->p), "%s", lua_tostring(L, -1));
-        lua_pop(L, 1);
+        marshal_param(L, k, s->p, "encode_data");
         k->stdin_i = lua_gettop(L);
         return;
     case OP_CONTENT:
@@ -759,64 +776,54 @@ static void run_step(lua_State *L, struct call *k, const struct step *s)
 /* ------------------------------------------------------------ running */
 
 /*
- * Run argv through the seam. Leaves on the stack: returncode (integer or
- * nil), stdout, stderr, and message (string or nil), and returns the
- * signal number when the command was killed (0 otherwise).
+ * The result slots both paths fill, pushed in this order at r .. r+5:
+ * returncode (integer, or nil when it did not run or its ending is unknown),
+ * signal (integer or nil), stdout, stderr (strings), message (string or nil),
+ * started (boolean: it ran).
  */
-static int run_command(lua_State *L, struct call *k)
+enum { R_CODE, R_SIGNAL, R_STDOUT, R_STDERR, R_MESSAGE, R_STARTED, R_COUNT };
+
+/* The one rule that turns how a command ended into returncode and signal
+ * (as Python's subprocess reports them: a signal is minus its number). */
+static void push_ending(lua_State *L, enum outcome_kind kind, int code)
+{
+    switch (kind) {
+    case OUTCOME_EXITED:
+        lua_pushinteger(L, code);
+        lua_pushnil(L);
+        return;
+    case OUTCOME_SIGNALED:
+        lua_pushinteger(L, -(lua_Integer)code);
+        lua_pushinteger(L, code);
+        return;
+    case OUTCOME_NOT_STARTED:
+    case OUTCOME_LOST:
+        lua_pushnil(L);
+        lua_pushnil(L);
+        return;
+    }
+}
+
+static transport *state_transport(lua_State *L)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_TRANSPORT);
+    transport **t = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return *t;
+}
+
+/* Run argv through the state's transport; pushes the R_COUNT slots. */
+static void run_transport(lua_State *L, struct call *k)
 {
     size_t stdin_len = 0;
     const char *stdin_data = k->stdin_i ? lua_tolstring(L, k->stdin_i, &stdin_len) : NULL;
+    transport *t = state_transport(L);
 
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_RUNNER) == LUA_TFUNCTION) {
-        /* A Lua function stands in for Juju: give it a copy of argv. */
-        lua_Integer n = luaL_len(L, k->argv);
-        lua_createtable(L, (int)n, 0);
-        for (lua_Integer i = 1; i <= n; i++) {
-            lua_geti(L, k->argv, i);
-            lua_rawseti(L, -2, i);
-        }
-        if (stdin_data != NULL)
-            lua_pushvalue(L, k->stdin_i);
-        else
-            lua_pushnil(L);
-        lua_call(L, 2, 3);
-        int rc = lua_gettop(L) - 2;
-        if (lua_isnil(L, rc)) {
-            /* nil, message: the command could not be started */
-            lua_pushvalue(L, rc + 1);
-            if (!lua_isstring(L, -1)) {
-                lua_pop(L, 1);
-                lua_pushliteral(L, "the runner could not start the command");
-            }
-            lua_pushliteral(L, "");
-            lua_replace(L, rc + 1);
-            lua_pushliteral(L, "");
-            lua_replace(L, rc + 2);
-            return 0;
-        }
-        if (!lua_isinteger(L, rc))
-            luaL_error(L, "juju runner must return an integer returncode, got %s",
-                       luaL_typename(L, rc));
-        for (int i = 1; i <= 2; i++) {
-            if (lua_isnil(L, rc + i)) {
-                lua_pushliteral(L, "");
-                lua_replace(L, rc + i);
-            } else if (!lua_isstring(L, rc + i)) {
-                luaL_error(L, "juju runner must return strings for stdout and stderr");
-            }
-        }
-        lua_pushnil(L);
-        lua_Integer code = lua_tointeger(L, rc);
-        return code < 0 ? (int)-code : 0;
-    }
-    lua_pop(L, 1);
-
-    /* The C transports: a NULL-terminated argv of strings anchored in k->argv. */
-    lua_Integer n = luaL_len(L, k->argv);
+    /* A NULL-terminated argv of strings anchored in k->argv. */
+    lua_Integer n = (lua_Integer)lua_rawlen(L, k->argv);
     const char **argv = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n + 1), 0);
     for (lua_Integer i = 1; i <= n; i++) {
-        lua_geti(L, k->argv, i);
+        lua_rawgeti(L, k->argv, i);
         argv[i - 1] = lua_tostring(L, -1);
         lua_pop(L, 1);  /* still referenced by the argv table */
     }
@@ -825,7 +832,7 @@ static int run_command(lua_State *L, struct call *k)
     outcome *o = &k->guard->o;
     const char *note = NULL;
     /* No Lua calls between here and the pushes below. */
-    transport_run(argv, stdin_data, stdin_len, o, &note);
+    transport_run(t, argv, stdin_data, stdin_len, o, &note);
     lua_pop(L, 1);  /* argv vector */
 
     if (note != NULL) {
@@ -833,81 +840,171 @@ static int run_command(lua_State *L, struct call *k)
         const char *log_argv[] = {"juju-log", "--log-level", "DEBUG", "--", note, NULL};
         outcome lo;
         memset(&lo, 0, sizeof lo);
-        transport_run(log_argv, NULL, 0, &lo, NULL);
+        transport_run(t, log_argv, NULL, 0, &lo, NULL);
         outcome_free(&lo);
     }
 
-    int sig = 0;
-    switch (o->kind) {
-    case OUTCOME_EXITED:
-        lua_pushinteger(L, o->code);
-        break;
-    case OUTCOME_SIGNALED:
-        sig = o->code;
-        lua_pushinteger(L, -o->code);
-        break;
-    case OUTCOME_NOT_STARTED:
-        lua_pushnil(L);
-        break;
-    }
+    push_ending(L, o->kind, o->code);
     lua_pushlstring(L, o->out.data ? o->out.data : "", o->out.len);
     lua_pushlstring(L, o->err.data ? o->err.data : "", o->err.len);
-    if (o->kind == OUTCOME_NOT_STARTED) {
-        if (o->code == ENOENT)
-            lua_pushfstring(L, "%s (not running inside a Juju hook? hook commands "
-                               "are only on PATH there)", o->message);
-        else
-            lua_pushstring(L, o->message);
-    } else {
+    if (o->kind == OUTCOME_NOT_STARTED && o->code == ENOENT)
+        lua_pushfstring(L, "%s (not running inside a Juju hook? hook commands "
+                           "are only on PATH there)", o->message);
+    else if (o->kind == OUTCOME_NOT_STARTED || o->kind == OUTCOME_LOST)
+        lua_pushstring(L, o->message);
+    else
         lua_pushnil(L);
-    }
+    lua_pushboolean(L, o->kind != OUTCOME_NOT_STARTED);
     outcome_free(o);
-    return sig;
 }
 
-/* Raise a juju.Error from the four values run_command left at rc. */
-static int raise_error(lua_State *L, struct call *k, int rc, int sig, const char *message)
+/* The runner returned (returncode, stdout, stderr) or (nil, message) at
+ * the top three slots: replace them with the R_COUNT slots. Raises for a
+ * runner that breaks the contract. */
+static void runner_slots(lua_State *L, const struct hookcmd *c)
 {
-    lua_createtable(L, 0, 7);
-    if (!lua_isnil(L, rc)) {
-        lua_pushvalue(L, rc);
-        lua_setfield(L, -2, "returncode");
+    int r = lua_gettop(L) - 2;
+    if (lua_isnil(L, r)) {
+        /* nil, message: the command could not be started */
+        if (lua_isstring(L, r + 1))
+            lua_pushvalue(L, r + 1);
+        else
+            lua_pushliteral(L, "the runner could not start the command");
+        lua_replace(L, r + 2);          /* nil, ?, message */
+        lua_pushnil(L);
+        lua_replace(L, r + 1);          /* nil, nil, message */
+        lua_pushliteral(L, "");
+        lua_pushliteral(L, "");
+        lua_rotate(L, r + 2, -1);       /* nil, nil, "", "", message */
+        lua_pushboolean(L, 0);
+        return;
     }
-    lua_pushvalue(L, k->argv);
-    lua_setfield(L, -2, "cmd");
-    lua_pushvalue(L, rc + 1);
-    lua_setfield(L, -2, "stdout");
-    lua_pushvalue(L, rc + 2);
-    lua_setfield(L, -2, "stderr");
-    if (sig) {
-        lua_pushinteger(L, sig);
-        lua_setfield(L, -2, "signal");
+    lua_Integer code;
+    if (!lua_isinteger(L, r))
+        luaL_error(L, "juju runner must return an integer returncode for %s, got %s", c->cmd,
+                   luaL_typename(L, r));
+    code = lua_tointeger(L, r);
+    if (code < -255 || code > 255)
+        luaL_error(L, "juju runner returned returncode %I for %s: want an exit status "
+                      "0 to 255, or minus a signal number (-1 to -255)",
+                   (LUAI_UACINT)code, c->cmd);
+    for (int i = 1; i <= 2; i++) {
+        if (lua_isnil(L, r + i)) {
+            lua_pushliteral(L, "");
+            lua_replace(L, r + i);
+        } else if (lua_type(L, r + i) != LUA_TSTRING) {
+            luaL_error(L, "juju runner must return strings for stdout and stderr of %s", c->cmd);
+        }
+    }
+    lua_rotate(L, r, -1);   /* out, err, code */
+    lua_pop(L, 1);
+    push_ending(L, code >= 0 ? OUTCOME_EXITED : OUTCOME_SIGNALED,
+                (int)(code >= 0 ? code : -code));
+    lua_rotate(L, r, 2);    /* code, signal, out, err */
+    lua_pushnil(L);
+    lua_pushboolean(L, 1);
+}
+
+/* Raise a juju.Error from the result slots at r. */
+static int raise_error(lua_State *L, const struct call *k, int r, const char *message)
+{
+    static const char *const names[R_COUNT] = {
+        "returncode", "signal", "stdout", "stderr", "message", NULL};
+    lua_createtable(L, 0, 8);
+    for (int i = 0; i < R_STARTED; i++) {
+        lua_pushvalue(L, r + i);
+        lua_setfield(L, -2, names[i]);
     }
     if (message != NULL) {
         lua_pushstring(L, message);
         lua_setfield(L, -2, "message");
-    } else if (!lua_isnil(L, rc + 3)) {
-        lua_pushvalue(L, rc + 3);
-        lua_setfield(L, -2, "message");
     }
+    if (lua_isnil(L, r + R_CODE) && lua_toboolean(L, r + R_STARTED)) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "started");
+    }
+    lua_pushvalue(L, k->argv);
+    lua_setfield(L, -2, "cmd");
     lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_ERROR);
     lua_setmetatable(L, -2);
     return lua_error(L);
 }
 
-/* ------------------------------------------------------------ results */
-
 static void push_stripped(lua_State *L, int idx)
 {
     size_t len;
     const char *s = lua_tolstring(L, idx, &len);
-    const char *ws = " \t\n\r\v\f";
     size_t a = 0, b = len;
-    while (a < b && strchr(ws, s[a]) != NULL && s[a] != '\0')
+    while (a < b && isspace((unsigned char)s[a]))
         a++;
-    while (b > a && strchr(ws, s[b - 1]) != NULL && s[b - 1] != '\0')
+    while (b > a && isspace((unsigned char)s[b - 1]))
         b--;
     lua_pushlstring(L, s + a, b - a);
+}
+
+/* Rebuild the call's layout from its base (see struct call). */
+static struct call call_at(lua_State *L, int base)
+{
+    struct call k;
+    memset(&k, 0, sizeof k);
+    k.c = lua_touserdata(L, lua_upvalueindex(1));
+    k.np = hookcmd_nparams(k.c);
+    k.base = base;
+    k.argv = base + k.np;
+    return k;
+}
+
+/* After the command: the result slots are the top R_COUNT values. */
+static int finish(lua_State *L, int base)
+{
+    struct call k = call_at(L, base);
+    const struct hookcmd *c = k.c;
+    int r = lua_gettop(L) - R_COUNT + 1;
+    if (lua_isnil(L, r + R_CODE) || lua_tointeger(L, r + R_CODE) != 0)
+        return raise_error(L, &k, r, NULL);
+
+    if (c->output == OUT_TEXT) {
+        push_stripped(L, r + R_STDOUT);
+        return 1;
+    }
+    if (c->output == OUT_NONE)
+        return 0;
+    size_t outlen;
+    const char *out = lua_tolstring(L, r + R_STDOUT, &outlen);
+    if (outlen == 0)
+        return raise_error(L, &k, r, "empty output (JSON was expected)");
+    if (!json_decode(L, out, outlen, NULL)) {
+        lua_pushfstring(L, "output is not valid JSON (%s)", lua_tostring(L, -1));
+        return raise_error(L, &k, r, lua_tostring(L, -1));
+    }
+    if (c->shape != NULL) {
+        int value = lua_gettop(L);
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL);
+        lua_getfield(L, -1, "shape");
+        lua_getfield(L, -1, c->shape);
+        lua_pushvalue(L, value);
+        /* every parameter by name, and the first positional argument */
+        lua_createtable(L, 0, k.np);
+        for (int i = 0; i < k.np; i++) {
+            lua_pushvalue(L, base + i);
+            lua_setfield(L, -2, c->params[i].name);
+        }
+        if (c->npos > 0)
+            lua_pushvalue(L, base);
+        else
+            lua_pushnil(L);
+        lua_call(L, 3, 1);
+    }
+    return 1;
+}
+
+/* Continuation of a runner call (also run directly when it did not yield). */
+static int after_runner(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    struct call k = call_at(L, (int)ctx);
+    runner_slots(L, k.c);
+    return finish(L, k.base);
 }
 
 static int l_hookcmd(lua_State *L)
@@ -915,6 +1012,7 @@ static int l_hookcmd(lua_State *L)
     struct call k;
     memset(&k, 0, sizeof k);
     k.c = lua_touserdata(L, lua_upvalueindex(1));
+    k.np = hookcmd_nparams(k.c);
 
     collect_params(L, &k);
 
@@ -924,57 +1022,31 @@ static int l_hookcmd(lua_State *L)
     argv_lit(L, &k, k.c->cmd);
 
     k.guard = push_guard(L);
-    for (int i = 0; i < MAXSTEPS && k.c->steps[i].op != OP_END; i++)
+    for (int i = 0; i < HOOKCMD_MAXSTEPS && k.c->steps[i].op != OP_END; i++)
         run_step(L, &k, &k.c->steps[i]);
 
-    int sig = run_command(L, &k);
-    int rc = lua_gettop(L) - 3;
-    if (lua_isnil(L, rc) || lua_tointeger(L, rc) != 0)
-        return raise_error(L, &k, rc, sig, NULL);
-
-    if (k.c->strip) {
-        push_stripped(L, rc + 1);
-        return 1;
-    }
-    if (!k.c->json)
-        return 0;
-    size_t outlen;
-    const char *out = lua_tolstring(L, rc + 1, &outlen);
-    if (!json_decode(L, out, outlen)) {
-        const char *why = lua_tostring(L, -1);
-        lua_pushfstring(L, "output is not valid JSON (%s)", why ? why : "?");
-        return raise_error(L, &k, rc, 0, lua_tostring(L, -1));
-    }
-    if (k.c->shape != NULL) {
-        int value = lua_gettop(L);
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL);
-        lua_getfield(L, -1, "shape");
-        lua_getfield(L, -1, k.c->shape);
-        lua_pushvalue(L, value);
-        /* options table (if any) and the first positional argument */
-        int np = nparams(k.c);
-        lua_createtable(L, 0, np);
-        for (int i = 0; i < np; i++) {
-            lua_pushvalue(L, k.base + i);
-            lua_setfield(L, -2, k.c->params[i].name);
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_RUNNER) == LUA_TFUNCTION) {
+        /* A Lua function stands in for Juju: give it a copy of argv. */
+        lua_Integer n = (lua_Integer)lua_rawlen(L, k.argv);
+        lua_createtable(L, (int)n, 0);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, k.argv, i);
+            lua_rawseti(L, -2, i);
         }
-        if (k.c->npos > 0)
-            lua_pushvalue(L, k.base);
+        if (k.stdin_i != 0)
+            lua_pushvalue(L, k.stdin_i);
         else
             lua_pushnil(L);
-        lua_call(L, 3, 1);
+        lua_callk(L, 2, 3, (lua_KContext)k.base, after_runner);
+        return after_runner(L, LUA_OK, (lua_KContext)k.base);
     }
-    return 1;
+    lua_pop(L, 1);
+    run_transport(L, &k);
+    return finish(L, k.base);
 }
 
 /* ------------------------------------------------------------ other functions */
 
-/*** Parse an RFC 3339 timestamp (also Juju's "2006-01-02 15:04:05Z" form).
-@function parse_rfc3339
-@tparam string text
-@treturn number seconds since the epoch (an integer when there is no fraction)
-@raise when the text is not a timestamp
-*/
 static int l_parse_rfc3339(lua_State *L)
 {
     size_t len;
@@ -991,13 +1063,6 @@ static int l_parse_rfc3339(lua_State *L)
     return 1;
 }
 
-/*** Replace the way hook commands run, for tests.
-The function receives (argv, stdin) and returns (returncode, stdout, stderr),
-or (nil, message) when the command could not be started. nil restores the
-real transport.
-@function set_runner
-@tparam ?function runner
-*/
 static int l_set_runner(lua_State *L)
 {
     if (!lua_isnoneornil(L, 1))
@@ -1007,16 +1072,65 @@ static int l_set_runner(lua_State *L)
     return 0;
 }
 
-/*** Which transport the next hook command uses.
-@function transport
-@treturn string "exec", "socket" or "lua" (a runner is set)
-*/
 static int l_transport(lua_State *L)
 {
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_RUNNER) == LUA_TFUNCTION)
         lua_pushliteral(L, "lua");
     else
-        lua_pushstring(L, transport_name());
+        lua_pushstring(L, transport_name(state_transport(L)));
+    return 1;
+}
+
+static int l_getenv(lua_State *L)
+{
+    luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    switch (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_ENV)) {
+    case LUA_TTABLE:
+        lua_pushvalue(L, 1);
+        lua_gettable(L, 2);
+        break;
+    case LUA_TFUNCTION:
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 1);
+        break;
+    default:
+        lua_pushstring(L, getenv(lua_tostring(L, 1)));
+        return 1;
+    }
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "the environment given to juju.set_env has a %s for %s",
+                          luaL_typename(L, -1), lua_tostring(L, 1));
+    return 1;
+}
+
+static int l_set_env(lua_State *L)
+{
+    int t = lua_type(L, 1);
+    luaL_argexpected(L, t == LUA_TNONE || t == LUA_TNIL || t == LUA_TTABLE || t == LUA_TFUNCTION,
+                     1, "table, function or nil");
+    lua_settop(L, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_ENV);
+    return 0;
+}
+
+/* marshal's C helpers: the shortest round-trip float text, and a flat
+ * table as the JSON object sent on stdin (Python's separators). */
+static int l_format_float(lua_State *L)
+{
+    char buf[48];
+    int n = json_format_float((double)luaL_checknumber(L, 1), buf, sizeof buf);
+    if (n < 0)
+        return 0;
+    lua_pushlstring(L, buf, (size_t)n);
+    return 1;
+}
+
+static int l_encode_object(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    struct json_encode_opts o = {.spaced = 1};
+    json_encode(L, 1, &o);
     return 1;
 }
 
@@ -1024,29 +1138,54 @@ static int l_transport(lua_State *L)
 
 static void load_marshal(lua_State *L)
 {
-    const struct embedded_lua *e = embedded_module_lua;
-    while (e->name != NULL && strcmp(e->name, "marshal") != 0)
-        e++;
-    if (e->name == NULL)
+    const struct embedded_lua *e = embedded_find(embedded_module_lua, "marshal");
+    if (e == NULL)
         luaL_error(L, "juju: the embedded marshal module is missing");
-    if (luaL_loadbuffer(L, e->source, e->len, e->chunkname) != LUA_OK)
-        lua_error(L);
+    embedded_load(L, e);
+    lua_createtable(L, 0, 3);
     lua_pushcfunction(L, l_parse_rfc3339);
+    lua_setfield(L, -2, "parse_rfc3339");
+    lua_pushcfunction(L, l_format_float);
+    lua_setfield(L, -2, "format_float");
+    lua_pushcfunction(L, l_encode_object);
+    lua_setfield(L, -2, "encode_object");
     lua_call(L, 1, 1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL);
 }
 
-/* Closing the Lua state closes the agent connection (if any) too. */
+/* Closing the Lua state closes its transport (and agent connection). */
 static int transport_gc(lua_State *L)
 {
-    (void)L;
-    transport_reset();
+    transport **t = luaL_checkudata(L, 1, TRANSPORT_MT);
+    transport_free(*t);
+    *t = NULL;
     return 0;
 }
 
-int luaopen_juju(lua_State *L)
+static void new_transport(lua_State *L)
 {
-    load_marshal(L);
+    transport **t = lua_newuserdatauv(L, sizeof *t, 0);
+    *t = NULL;
+    luaL_newmetatable(L, TRANSPORT_MT);
+    lua_pushcfunction(L, transport_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    *t = transport_new();
+    if (*t == NULL)
+        luaL_error(L, "juju: not enough memory for the transport");
+}
+
+/* The per-state singletons: made by the first luaopen_juju, found by the
+ * next ones. */
+static void open_state(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL) != LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
+    const char *broken = hookcmds_check(hookcmds, hookcmds_count);
+    if (broken != NULL)
+        luaL_error(L, "juju: the command table is broken: %s", broken);
 
     if (luaL_newmetatable(L, GUARD_MT)) {
         lua_pushcfunction(L, guard_close);
@@ -1056,40 +1195,71 @@ int luaopen_juju(lua_State *L)
     }
     lua_pop(L, 1);
 
-    lua_newuserdatauv(L, 0, 0);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, transport_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_setmetatable(L, -2);
+    new_transport(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_TRANSPORT);
 
-    lua_createtable(L, 0, (int)NCOMMANDS + 8);
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        lua_pushlightuserdata(L, (void *)&commands[i]);
-        lua_pushcclosure(L, l_hookcmd, 1);
-        lua_setfield(L, -2, commands[i].name);
-    }
-    lua_pushcfunction(L, l_parse_rfc3339);
-    lua_setfield(L, -2, "parse_rfc3339");
-    lua_pushcfunction(L, l_set_runner);
-    lua_setfield(L, -2, "set_runner");
-    lua_pushcfunction(L, l_transport);
-    lua_setfield(L, -2, "transport");
-    lua_pushliteral(L, DISPATCH_VERSION);
-    lua_setfield(L, -2, "version");
-    lua_pushliteral(L, "juju " DISPATCH_VERSION);
-    lua_setfield(L, -2, "_VERSION");
+    load_marshal(L);
+    int marshal = lua_gettop(L);
+    lua_pushvalue(L, marshal);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL);
 
     /* juju.Error: the metatable of hook command errors. */
     lua_createtable(L, 0, 3);
     lua_pushliteral(L, "juju.Error");
     lua_setfield(L, -2, "__name");
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL);
-    lua_getfield(L, -1, "error_tostring");
-    lua_setfield(L, -3, "__tostring");
-    lua_pop(L, 1);
-    lua_pushvalue(L, -1);
+    lua_getfield(L, marshal, "error_tostring");
+    lua_setfield(L, -2, "__tostring");
     lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_ERROR);
+
+    json_push_module(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_JSON);
+    lua_pop(L, 1);
+}
+
+int luaopen_juju(lua_State *L)
+{
+    open_state(L);
+
+    lua_createtable(L, 0, (int)hookcmds_count + 12);
+    for (size_t i = 0; i < hookcmds_count; i++) {
+        lua_pushlightuserdata(L, (void *)&hookcmds[i]);
+        lua_pushcclosure(L, l_hookcmd, 1);
+        lua_setfield(L, -2, hookcmds[i].name);
+    }
+    static const luaL_Reg funcs[] = {
+        {"parse_rfc3339", l_parse_rfc3339},
+        {"set_runner", l_set_runner},
+        {"transport", l_transport},
+        {"getenv", l_getenv},
+        {"set_env", l_set_env},
+        {NULL, NULL},
+    };
+    luaL_setfuncs(L, funcs, 0);
+    lua_pushliteral(L, DISPATCH_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_pushliteral(L, "juju " DISPATCH_VERSION);
+    lua_setfield(L, -2, "_VERSION");
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_ERROR);
     lua_setfield(L, -2, "Error");
+
+    /* juju.json, also as require "juju.json" */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_JSON);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "json");
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "juju.json");
+    lua_pop(L, 1);
+
+    /* The framework's modules, each compiled on its first require. */
+    embedded_install_preload(L);
+    return 1;
+}
+
+/* require "juju.json" before require "juju" (the C searcher's way in). */
+int luaopen_juju_json(lua_State *L)
+{
+    luaL_requiref(L, "juju", luaopen_juju, 0);
+    lua_getfield(L, -1, "json");
     return 1;
 }

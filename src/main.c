@@ -8,7 +8,12 @@
  *   dispatch                  a hook run: ROOT/src/charm.lua for the event
  *   dispatch FILE.lua [ARGS]  run a Lua file with juju and cjson loaded
  *   dispatch -e CODE          run a chunk (may repeat, may precede FILE)
- *   dispatch --version
+ *   dispatch --version | --help
+ *
+ * The host owns its signal dispositions: main resets what a parent left
+ * ignored or blocked (SIGCHLD ignored would lose every hook command's exit
+ * status) and installs interrupt.h's handlers, so a stop signal removes
+ * private files and ends the running hook command before the process dies.
  */
 #include <libgen.h>
 #include <limits.h>
@@ -22,7 +27,7 @@
 #include "lua.h"
 #include "lualib.h"
 
-#include "embedded.h"
+#include "interrupt.h"
 
 #ifndef DISPATCH_VERSION
 #define DISPATCH_VERSION "0.0.0"
@@ -33,6 +38,19 @@ int luaopen_cjson(lua_State *L);
 int luaopen_cjson_safe(lua_State *L);
 
 static const char *progname = "dispatch";
+
+static const char usage_text[] =
+    "usage: %s                          run the charm for the hook in JUJU_DISPATCH_PATH\n"
+    "       %s [-e CODE]... [FILE.lua [ARGS...]]\n"
+    "       %s --version | --help\n"
+    "\n"
+    "With no arguments (as Juju runs it) dispatch loads ROOT/src/charm.lua, ROOT\n"
+    "being JUJU_CHARM_DIR or the directory of the executable, and runs it for the\n"
+    "event named by JUJU_DISPATCH_PATH (or argv[0], for hooks/<name> links).\n"
+    "Otherwise it is a Lua 5.4 interpreter with juju, cjson and the framework:\n"
+    "  -e CODE     run CODE (may repeat; before FILE)\n"
+    "  FILE.lua    run the file with ARGS as arg[1..] and ...; '-' reads stdin\n"
+    "  --          stop handling options\n";
 
 static void l_message(const char *msg)
 {
@@ -76,12 +94,12 @@ static int report(lua_State *L, int status)
     return status;
 }
 
-/* Also send the error on top of the stack to the unit log (juju-log ERROR). */
+/* Send the error text on top of the stack to the unit log (juju-log at
+ * ERROR), after it was printed. When juju-log itself cannot take it, say so
+ * in one short line: the error is already on stderr, do not repeat it. */
 static void log_to_juju(lua_State *L)
 {
     int top = lua_gettop(L);
-    if (lua_tostring(L, top) == NULL)
-        return;
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     lua_getfield(L, -1, "juju");
     lua_getfield(L, -1, "juju_log");
@@ -90,8 +108,24 @@ static void log_to_juju(lua_State *L)
     lua_pushliteral(L, "ERROR");
     lua_setfield(L, -2, "level");
     if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
-        const char *why = luaL_tolstring(L, -1, NULL);
-        fprintf(stderr, "%s: could not log the error through juju-log: %s\n", progname, why);
+        int err = lua_gettop(L);
+        const char *why = NULL;
+        if (lua_type(L, err) == LUA_TTABLE) {
+            /* a juju.Error: its message, or the first line juju-log said */
+            if (lua_getfield(L, err, "message") == LUA_TSTRING)
+                why = lua_tostring(L, -1);
+            else if (lua_getfield(L, err, "stderr") == LUA_TSTRING && lua_rawlen(L, -1) > 0)
+                why = lua_pushfstring(L, "%s", lua_tostring(L, -1));
+            else if (lua_getfield(L, err, "returncode") == LUA_TNUMBER)
+                why = lua_pushfstring(L, "juju-log exited with status %d",
+                                      (int)lua_tointeger(L, -1));
+        }
+        if (why == NULL)
+            why = luaL_tolstring(L, err, NULL);
+        size_t n = strcspn(why, "\n");
+        fprintf(stderr, "%s: the error above was not sent to juju-log: %.*s\n", progname,
+                (int)n, why);
+        fflush(stderr);
     }
     lua_settop(L, top);
 }
@@ -104,17 +138,9 @@ static void open_libraries(lua_State *L)
     luaL_openlibs(L);
     luaL_requiref(L, "cjson", luaopen_cjson, 0);
     luaL_requiref(L, "cjson.safe", luaopen_cjson_safe, 0);
+    /* juju also installs the framework (lua/) as package.preload loaders */
     luaL_requiref(L, "juju", luaopen_juju, 0);
     lua_pop(L, 3);
-
-    /* The framework in lua/, compiled in: package.preload entries. */
-    lua_getfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    for (const struct embedded_lua *e = embedded_preload_lua; e->name != NULL; e++) {
-        if (luaL_loadbuffer(L, e->source, e->len, e->chunkname) != LUA_OK)
-            lua_error(L);
-        lua_setfield(L, -2, e->name);
-    }
-    lua_pop(L, 1);
 }
 
 /* package.path for the charm at root; no C modules (the binary is static). */
@@ -179,15 +205,22 @@ static int run_hook(lua_State *L, const char *argv0)
         lua_remove(L, -2);
     }
     if (status != LUA_OK) {
-        log_to_juju(L);
-        report(L, status);
+        const char *msg = lua_tostring(L, -1);
+        l_message(msg ? msg : "(error object is not a string)");
+        if (msg != NULL)
+            log_to_juju(L);
+        lua_pop(L, 1);
         return 0;
     }
     return 1;
 }
 
+/* arg as lua.c makes it: the script at 0, its arguments at 1.., everything
+ * before it at negative indices; with no script, the program name at 0. */
 static void create_arg_table(lua_State *L, char **argv, int argc, int script)
 {
+    if (script == argc)
+        script = 0;
     lua_createtable(L, argc - script - 1, script + 1);
     for (int i = 0; i < argc; i++) {
         lua_pushstring(L, argv[i]);
@@ -210,9 +243,27 @@ static int run_interpreter(lua_State *L, char **argv, int argc)
     lua_setglobal(L, "cjson");
     lua_pop(L, 1);
 
+    /* Find the script first, so that arg exists for -e chunks too. */
+    int script = 1;
+    for (; script < argc; script++) {
+        if (strcmp(argv[script], "-e") == 0)
+            script++;
+        else if (strcmp(argv[script], "--") == 0) {
+            script++;
+            break;
+        } else if (argv[script][0] != '-' || argv[script][1] == '\0')
+            break;
+    }
+    if (script > argc)
+        script = argc;
+    create_arg_table(L, argv, argc, script);
+
     int i = 1;
     for (; i < argc; i++) {
-        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf(usage_text, progname, progname, progname);
+            fflush(stdout);
+        } else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
             printf("dispatch %s (%s)\n", DISPATCH_VERSION, LUA_RELEASE);
             fflush(stdout);
         } else if (strcmp(argv[i], "-e") == 0) {
@@ -229,10 +280,9 @@ static int run_interpreter(lua_State *L, char **argv, int argc)
             i++;
             break;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            lua_pushfstring(L, "unrecognized option '%s'\nusage: %s [--version] [-e CODE]... "
-                               "[FILE.lua [ARGS...]]", argv[i], progname);
-            l_message(lua_tostring(L, -1));
-            lua_pop(L, 1);
+            fprintf(stderr, "%s: unrecognized option '%s'\n", progname, argv[i]);
+            fprintf(stderr, usage_text, progname, progname, progname);
+            fflush(stderr);
             return 0;
         } else {
             break;
@@ -242,7 +292,6 @@ static int run_interpreter(lua_State *L, char **argv, int argc)
         return 1;
 
     /* FILE.lua (or "-" for stdin) with the rest as arguments */
-    create_arg_table(L, argv, argc, i);
     const char *fname = strcmp(argv[i], "-") == 0 ? NULL : argv[i];
     int status = luaL_loadfile(L, fname);
     if (status == LUA_OK) {
@@ -269,8 +318,30 @@ static int pmain(lua_State *L)
     return 1;
 }
 
+/* Default dispositions for what a parent left ignored, an empty mask, and
+ * our own handlers for the stop signals. */
+static void own_signals(void)
+{
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct sigaction sa;
+        if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0)
+            continue;
+        if (sa.sa_handler == SIG_IGN || (sig == SIGCHLD && (sa.sa_flags & SA_NOCLDWAIT))) {
+            sa.sa_handler = SIG_DFL;
+            sa.sa_flags = 0;
+            sigaction(sig, &sa, NULL);
+        }
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (interrupt_install() != 0)
+        l_message("cannot install the signal handlers");
+}
+
 int main(int argc, char **argv)
 {
+    own_signals();
     lua_State *L = luaL_newstate();
     if (L == NULL) {
         l_message("cannot create state: not enough memory");

@@ -6,10 +6,14 @@
 -- and state data for `--file -`, flattens action results, and renders
 -- `juju.Error` values as text. Everything here is data in, data out: no I/O.
 --
--- Loaded once by luaopen_juju with the C `parse_rfc3339` as its argument.
+-- Loaded once per Lua state by luaopen_juju, with a table of its C helpers
+-- as the argument: `parse_rfc3339`, `format_float` (the shortest text that
+-- reads back to the same float) and `encode_object` (a flat table as the
+-- JSON object Juju reads on stdin, YAML-safe).
 -- @module juju.marshal
 
-local parse_rfc3339 = ...
+local C = ...
+local parse_rfc3339, format_float, encode_object = C.parse_rfc3339, C.format_float, C.encode_object
 
 local M = {}
 
@@ -231,46 +235,21 @@ end
 
 -- ------------------------------------------------------------------ inputs
 
---- Render a value as Juju wants it: strings as they are, numbers in their
--- plain decimal form, booleans only where allowed (action results);
--- anything else is refused with its type.
+--- Render a value as Juju wants it: strings as they are, integers
+-- exactly, floats in the shortest form that reads back to the same number,
+-- booleans only where allowed (action results).
+-- @return the text, or nil and what is wrong ("a function", "inf")
 local function data_string(v, booleans)
   local t = type(v)
   if t == "string" then return v end
-  if t == "number" or (booleans and t == "boolean") then return tostring(v) end
-  return nil, t
-end
-
-local escapes = {
-  ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r",
-  ["\t"] = "\\t", ["\b"] = "\\b", ["\f"] = "\\f",
-}
-
--- Characters Juju's YAML reader refuses to see raw (C0 controls, DEL, C1
--- controls, the BOM, the non-characters U+FFFE/U+FFFF) or would fold into a
--- space (NEL U+0085, LS U+2028, PS U+2029 are YAML line breaks).
-local function needs_escape(cp)
-  return cp < 0x20 or (cp >= 0x7f and cp <= 0x9f) or cp == 0xfeff
-      or cp == 0xfffe or cp == 0xffff or cp == 0x2028 or cp == 0x2029
-end
-
-local function json_string(s)
-  if not utf8.len(s) then return nil end
-  if not s:find("[%z\1-\31\"\\\127\194\226\239]") then
-    return '"' .. s .. '"'
+  if t == "number" then
+    if math.type(v) == "integer" then return string.format("%d", v) end
+    local text = format_float(v)
+    if text then return text end
+    return nil, "a number that is not finite (" .. tostring(v) .. ")"
   end
-  local out = {}
-  for _, cp in utf8.codes(s) do
-    local ch = utf8.char(cp)
-    if escapes[ch] then
-      out[#out + 1] = escapes[ch]
-    elseif needs_escape(cp) then
-      out[#out + 1] = string.format("\\u%04x", cp)
-    else
-      out[#out + 1] = ch
-    end
-  end
-  return '"' .. concat(out) .. '"'
+  if booleans and t == "boolean" then return tostring(v) end
+  return nil, "a " .. t
 end
 
 --- Sorted string keys of a data table, or nil and a reason.
@@ -295,30 +274,42 @@ end
 function M.encode_data(data)
   local keys, err = sorted_keys(data)
   if not keys then return nil, err end
-  local parts = {}
-  for i, k in ipairs(keys) do
+  local flat = {}
+  for _, k in ipairs(keys) do
     local v, bad = data_string(data[k])
     if not v then
       return nil, string.format("value of '%s' must be a string or number, got %s", k, bad)
     end
-    local jk, jv = json_string(k), json_string(v)
-    if not jk then return nil, string.format("key '%s' is not valid UTF-8", k) end
-    if not jv then return nil, string.format("value of '%s' is not valid UTF-8", k) end
-    parts[i] = jk .. ": " .. jv
+    if not utf8.len(k) then return nil, string.format("key '%s' is not valid UTF-8", k) end
+    if not utf8.len(v) then return nil, string.format("value of '%s' is not valid UTF-8", k) end
+    flat[k] = v
   end
-  return "{" .. concat(parts, ", ") .. "}"
+  return encode_object(flat)
+end
+
+-- Juju's secret key rule, ^[a-z](-?[a-z0-9]){2,}$: a lowercase letter,
+-- then at least two letters or digits, each maybe after a single hyphen.
+local function secret_key_ok(k)
+  if not k:match("^[a-z][a-z0-9%-]*$") or k:find("--", 1, true) or k:sub(-1) == "-" then
+    return false
+  end
+  local _, alnum = k:sub(2):gsub("[a-z0-9]", "")
+  return alnum >= 2
 end
 
 --- Secret content as a sorted list of {key, value} pairs.
--- Keys become file names inside a private directory, so they may not name
--- anything outside it. Values are strings or numbers; errors never quote them.
+-- Keys follow Juju's rule (which also keeps them plain file names inside
+-- the private directory). Values are strings or numbers; errors never
+-- quote them.
 function M.secret_content(content)
   local keys, err = sorted_keys(content)
   if not keys then return nil, err end
+  if #keys == 0 then return nil, "secret content must not be empty" end
   local pairs_out = {}
   for i, k in ipairs(keys) do
-    if k == "." or k == ".." or k:find("[/#=%z]") then
-      return nil, string.format("secret key '%s' is not valid", k)
+    if not secret_key_ok(k) then
+      return nil, string.format("secret key '%s' is not valid: Juju wants a lowercase letter, "
+        .. "then at least two lowercase letters or digits, with single hyphens between", k)
     end
     local v, bad = data_string(content[k])
     if not v then
@@ -329,8 +320,27 @@ function M.secret_content(content)
   return pairs_out
 end
 
+-- Action result keys that Juju sets itself.
+local RESERVED = { stdout = true, ["stdout-encoding"] = true, stderr = true, ["stderr-encoding"] = true }
+
+--- Why a dotted action result key is not one Juju takes, or nil.
+local function result_key_problem(key)
+  for part in (key .. "."):gmatch("([^.]*)%.") do
+    if not part:match("^[a-z0-9]$") and not part:match("^[a-z0-9][a-z0-9%-]*[a-z0-9]$") then
+      return string.format("result key '%s' must be lowercase letters, digits and hyphens, "
+        .. "starting and ending with a letter or digit, in each dotted part", key)
+    end
+    if RESERVED[part] then
+      return string.format("result key '%s' is reserved by Juju", key)
+    end
+  end
+end
+
 --- Flatten action results into sorted `key=value` arguments.
--- Nested tables become dotted keys; a key produced twice is an error.
+-- Nested tables become dotted keys. Juju splits each argument at its first
+-- `=` and applies them in order, so what it would silently lose is an
+-- error here: a key given twice, a key that is both a value and a parent
+-- (`a` and `a.b`), and keys Juju's rule refuses.
 -- @tparam table results
 -- @treturn[1] table the arguments
 -- @treturn[2] nil
@@ -353,6 +363,11 @@ function M.flatten_results(results)
         if not s then
           return string.format("value of '%s' must be a string, number or boolean, got %s", key, bad)
         end
+        if s:find("%z") then
+          return string.format("value of '%s' contains a NUL byte", key)
+        end
+        local problem = result_key_problem(key)
+        if problem then return problem end
         if flat[key] ~= nil then
           return string.format("key '%s' is given twice", key)
         end
@@ -364,6 +379,17 @@ function M.flatten_results(results)
   local err = walk(results, nil, 1)
   if err then return nil, err end
   sort(order)
+  for _, k in ipairs(order) do
+    local dot = k:find(".", 1, true)
+    while dot do
+      local parent = k:sub(1, dot - 1)
+      if flat[parent] ~= nil then
+        return nil, string.format("key '%s' is both a value and the parent of '%s' "
+          .. "(Juju would keep only one)", parent, k)
+      end
+      dot = k:find(".", dot + 1, true)
+    end
+  end
   local args = {}
   for i, k in ipairs(order) do args[i] = k .. "=" .. flat[k] end
   return args
@@ -375,6 +401,9 @@ function M.storage_counts(counts)
   if not keys then return nil, err end
   local args = {}
   for i, k in ipairs(keys) do
+    if k:find("[=%z]") then
+      return nil, string.format("storage name '%s' is not valid", k)
+    end
     local n = counts[k]
     if math.type(n) ~= "integer" and not (type(n) == "number" and tointeger(n)) then
       return nil, string.format("count of '%s' must be an integer, got %s", k, type(n))
@@ -386,20 +415,33 @@ end
 
 -- ------------------------------------------------------------------ errors
 
---- `tostring` of a `juju.Error`.
+--- The first line of a command's stderr, for messages ("" when none).
+local function first_line(text)
+  if type(text) ~= "string" then return "" end
+  return text:match("^%s*([^\r\n]*)") or ""
+end
+
+--- `tostring` of a `juju.Error`: the command and, when it wrote to
+-- stderr, the first line of what it said (Juju's reason), so that an
+-- uncaught error tells a person why.
 function M.error_tostring(e)
   local cmd = type(e.cmd) == "table" and concat(e.cmd, " ") or tostring(e.cmd)
-  if e.returncode == nil then
-    return string.format("command [%s] could not be run: %s", cmd, tostring(e.message))
-  end
-  if e.signal then
-    return string.format("command [%s] was killed by signal %d (returncode %d)",
+  local said = first_line(e.stderr)
+  local text
+  if e.returncode == nil and e.started then
+    text = string.format("command [%s] did not finish normally: %s", cmd, tostring(e.message))
+  elseif e.returncode == nil then
+    text = string.format("command [%s] could not be run: %s", cmd, tostring(e.message))
+  elseif e.signal then
+    text = string.format("command [%s] was killed by signal %d (returncode %d)",
                          cmd, e.signal, e.returncode)
-  end
-  if e.message then
+  elseif e.message then
     return string.format("command [%s] exited with status %d: %s", cmd, e.returncode, e.message)
+  else
+    text = string.format("command [%s] exited with status %d", cmd, e.returncode)
   end
-  return string.format("command [%s] exited with status %d", cmd, e.returncode)
+  if said ~= "" then text = text .. ": " .. said end
+  return text
 end
 
 return M

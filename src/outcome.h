@@ -26,7 +26,10 @@ void bytebuf_free(bytebuf *b);
 enum outcome_kind {
     OUTCOME_EXITED = 0,  /* the command ran; code is its exit status */
     OUTCOME_SIGNALED,    /* the command was killed; code is the signal */
-    OUTCOME_NOT_STARTED  /* it never ran; code is an errno, message says why */
+    OUTCOME_NOT_STARTED, /* it never ran; code is an errno, message says why */
+    OUTCOME_LOST         /* it ran, but how it ended is unknown (its status
+                            could not be collected, or we had to stop it);
+                            code is an errno, message says why */
 };
 
 typedef struct outcome {
@@ -34,7 +37,7 @@ typedef struct outcome {
     int code;
     bytebuf out;        /* everything the command wrote to stdout */
     bytebuf err;        /* everything the command wrote to stderr */
-    char message[512];  /* OUTCOME_NOT_STARTED: a human sentence */
+    char message[512];  /* NOT_STARTED and LOST: a human sentence */
 } outcome;
 
 /*

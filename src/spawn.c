@@ -9,6 +9,7 @@
  * never touched: this code also runs inside a stock lua5.4 loading juju.so.
  */
 #include "spawn_capture.h"
+#include "interrupt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -280,6 +281,16 @@ static int start_child(pid_t *pid, const char *const argv[], const char *const e
     return err;
 }
 
+/* Is SIGCHLD ignored (or SA_NOCLDWAIT set)? Then the kernel reaps our
+ * children itself and their exit status is lost to waitpid. */
+static int sigchld_ignored(void)
+{
+    struct sigaction sa;
+    if (sigaction(SIGCHLD, NULL, &sa) != 0)
+        return 0;
+    return sa.sa_handler == SIG_IGN || (sa.sa_flags & SA_NOCLDWAIT) != 0;
+}
+
 /* Block SIGPIPE in this thread; remembers whether one was already pending
  * (then it is not ours to consume). */
 typedef struct sigpipe_guard {
@@ -326,6 +337,13 @@ int spawn_capture(const char *const argv[], const char *const envp[],
         not_started(o, name, EINVAL, "no program given");
         return -1;
     }
+    /* Refuse before anything runs rather than run a command whose outcome
+     * we could not report. (The dispatch host resets SIGCHLD at start.) */
+    if (sigchld_ignored()) {
+        not_started(o, name, ECHILD,
+                    "SIGCHLD is ignored in this process, so its exit status could not be read");
+        return -1;
+    }
 
     if (make_pipe(out_p) != 0 || make_pipe(err_p) != 0 ||
         (stdin_data != NULL && make_pipe(in_p) != 0)) {
@@ -356,6 +374,7 @@ int spawn_capture(const char *const argv[], const char *const envp[],
         not_started(o, name, err, NULL);
         return -1;
     }
+    int watch = interrupt_watch_child(pid);
 
     sigpipe_guard guard = {.active = 0};
     if (in_p[1] >= 0)
@@ -369,19 +388,33 @@ int spawn_capture(const char *const argv[], const char *const envp[],
     int status = 0;
     pid_t waited = wait_child(pid, &status);
     int wait_errno = errno;
+    interrupt_forget_child(watch);
     /* After the child is gone no further SIGPIPE can come from our writes. */
     sigpipe_restore(&guard);
 
-    if (pumped != 0) {
-        not_started(o, name, pump_errno,
-                    pump_errno == ENOMEM ? "out of memory buffering its output"
-                                         : "failed reading its output");
-        return -1;
-    }
     if (waited < 0) {
-        /* e.g. SIGCHLD set to SIG_IGN by the host: the status is lost. */
-        not_started(o, name, wait_errno, "cannot wait for it");
-        return -1;
+        /* It ran (maybe to completion): never report it as not started. */
+        bytebuf_free(&o->out);
+        bytebuf_free(&o->err);
+        o->kind = OUTCOME_LOST;
+        o->code = wait_errno;
+        snprintf(o->message, sizeof o->message,
+                 "%s ran, but its exit status was lost (%s); it may have taken effect",
+                 name, strerror(wait_errno));
+        return 0;
+    }
+    if (pumped != 0) {
+        /* we killed it: its output is what failed, not the command */
+        bytebuf_free(&o->out);
+        bytebuf_free(&o->err);
+        o->kind = OUTCOME_LOST;
+        o->code = pump_errno;
+        snprintf(o->message, sizeof o->message,
+                 "%s was stopped: %s (%s)", name,
+                 pump_errno == ENOMEM ? "out of memory buffering its output"
+                                      : "failed reading its output",
+                 strerror(pump_errno));
+        return 0;
     }
     /* posix_spawnp reports exec failures itself on glibc and musl, but where
      * the child is a real fork (under valgrind, on other libcs) the only

@@ -23,13 +23,17 @@
  *
  * Returns 0 when the program ran: o->kind is OUTCOME_EXITED (o->code the exit
  * status) or OUTCOME_SIGNALED (o->code the signal number), o->out and o->err
- * hold everything it wrote. Returns -1 when it could not be run at all:
- * o->kind is OUTCOME_NOT_STARTED, o->code the errno (ENOENT for a command
- * not on PATH) and o->message a sentence naming argv[0]. Also -1 (after the
- * child was killed and reaped) when its output could not be buffered
- * (ENOMEM) or its status could not be collected. On -1 the buffers
- * are empty. o must be zeroed by the caller before the call; the caller frees
- * it with outcome_free in every case.
+ * hold everything it wrote; or OUTCOME_LOST when it ran but how it ended is
+ * unknown (its status could not be collected, or its output could not be
+ * buffered and it was killed): o->message says which, the buffers are empty.
+ * Returns -1 when it could not be run at all: o->kind is OUTCOME_NOT_STARTED,
+ * o->code the errno (ENOENT for a command not on PATH, ECHILD when SIGCHLD
+ * is ignored so no status could ever be read) and o->message a sentence
+ * naming argv[0]; the buffers are empty. o must be zeroed by the caller
+ * before the call; the caller frees it with outcome_free in every case.
+ *
+ * While the child runs it is registered with interrupt.h, so a stop signal
+ * to the host ends it too.
  */
 int spawn_capture(const char *const argv[], const char *const envp[],
                   const char *stdin_data, size_t stdin_len, outcome *o);

@@ -13,11 +13,26 @@
 
 enum mode { MODE_UNSET = 0, MODE_EXEC, MODE_SOCKET };
 
-static enum mode mode;
-static int forced;            /* DISPATCH_TRANSPORT=socket: no fallback */
-static agent_conn *conn;      /* kept open for every call of the process */
-static int note_pending;      /* the fallback sentence is not delivered yet */
-static char note_text[512];
+struct transport {
+    enum mode mode;
+    int forced;             /* DISPATCH_TRANSPORT=socket: no fallback */
+    agent_conn *conn;       /* kept open for every call */
+    int note_pending;       /* the fallback sentence is not delivered yet */
+    char note_text[512];
+};
+
+transport *transport_new(void)
+{
+    return calloc(1, sizeof(transport));
+}
+
+void transport_free(transport *t)
+{
+    if (t == NULL)
+        return;
+    agent_close(t->conn);
+    free(t);
+}
 
 static const char *env(const char *name)
 {
@@ -25,39 +40,39 @@ static const char *env(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-static void select_mode(void)
+static void select_mode(transport *t)
 {
-    const char *t = env("DISPATCH_TRANSPORT");
+    const char *want = env("DISPATCH_TRANSPORT");
     const char *net = env("JUJU_AGENT_SOCKET_NETWORK");
-    forced = 0;
-    if (t != NULL && strcmp(t, "exec") == 0) {
-        mode = MODE_EXEC;
-    } else if (t != NULL && strcmp(t, "socket") == 0) {
-        mode = MODE_SOCKET;
-        forced = 1;
+    t->forced = 0;
+    if (want != NULL && strcmp(want, "exec") == 0) {
+        t->mode = MODE_EXEC;
+    } else if (want != NULL && strcmp(want, "socket") == 0) {
+        t->mode = MODE_SOCKET;
+        t->forced = 1;
     } else if (env("JUJU_CONTEXT_ID") && env("JUJU_AGENT_SOCKET_ADDRESS") &&
                net != NULL && strcmp(net, "unix") == 0) {
-        mode = MODE_SOCKET;
+        t->mode = MODE_SOCKET;
     } else {
         /* also tcp/TLS (legacy pod-spec operators): jujuc handles those */
-        mode = MODE_EXEC;
+        t->mode = MODE_EXEC;
     }
 }
 
-const char *transport_name(void)
+const char *transport_name(transport *t)
 {
-    if (mode == MODE_UNSET)
-        select_mode();
-    return mode == MODE_SOCKET ? "socket" : "exec";
+    if (t->mode == MODE_UNSET)
+        select_mode(t);
+    return t->mode == MODE_SOCKET ? "socket" : "exec";
 }
 
-void transport_reset(void)
+void transport_reset(transport *t)
 {
-    agent_close(conn);
-    conn = NULL;
-    mode = MODE_UNSET;
-    forced = 0;
-    note_pending = 0;
+    agent_close(t->conn);
+    t->conn = NULL;
+    t->mode = MODE_UNSET;
+    t->forced = 0;
+    t->note_pending = 0;
 }
 
 static int run_exec(const char *const argv[], const char *stdin_data, size_t stdin_len,
@@ -88,8 +103,8 @@ static char *working_dir(void)
     return getcwd(NULL, 0);
 }
 
-static int run_socket(const char *const argv[], const char *stdin_data, size_t stdin_len,
-                      outcome *o)
+static int run_socket(transport *t, const char *const argv[], const char *stdin_data,
+                      size_t stdin_len, outcome *o)
 {
     const char *ctx = env("JUJU_CONTEXT_ID");
     const char *addr = env("JUJU_AGENT_SOCKET_ADDRESS");
@@ -97,8 +112,8 @@ static int run_socket(const char *const argv[], const char *stdin_data, size_t s
     const char *missing = !ctx ? "JUJU_CONTEXT_ID" : !addr ? "JUJU_AGENT_SOCKET_ADDRESS"
                         : !net ? "JUJU_AGENT_SOCKET_NETWORK" : NULL;
     if (missing != NULL || strcmp(net, "unix") != 0) {
-        if (!forced) {             /* the environment changed under us */
-            mode = MODE_EXEC;
+        if (!t->forced) {          /* the environment changed under us */
+            t->mode = MODE_EXEC;
             return run_exec(argv, stdin_data, stdin_len, o);
         }
         if (missing != NULL)
@@ -110,17 +125,17 @@ static int run_socket(const char *const argv[], const char *stdin_data, size_t s
     if (dir == NULL)
         return fail(o, "cannot get the working directory: %s", strerror(errno));
 
-    if (conn == NULL) {
+    if (t->conn == NULL) {
         char why[256];
-        conn = agent_open(addr, why, sizeof why);
-        if (conn == NULL) {
+        t->conn = agent_open(addr, why, sizeof why);
+        if (t->conn == NULL) {
             free(dir);
-            if (forced)
+            if (t->forced)
                 return fail(o, "cannot connect to unit agent at %s: %s", addr, why);
-            snprintf(note_text, sizeof note_text,
+            snprintf(t->note_text, sizeof t->note_text,
                      "agent socket %s unreachable (%s); using hook command processes", addr, why);
-            note_pending = 1;
-            mode = MODE_EXEC;
+            t->note_pending = 1;
+            t->mode = MODE_EXEC;
             return run_exec(argv, stdin_data, stdin_len, o);
         }
     }
@@ -139,27 +154,27 @@ static int run_socket(const char *const argv[], const char *stdin_data, size_t s
         .stdin_len = stdin_len,
         .token = env("JUJU_AGENT_TOKEN"),
     };
-    if (agent_call(conn, &req, o) != 0) {
+    if (agent_call(t->conn, &req, o) != 0) {
         /* dead: the next call opens a fresh connection */
-        agent_close(conn);
-        conn = NULL;
+        agent_close(t->conn);
+        t->conn = NULL;
     }
     free(dir);
     return 0;
 }
 
-int transport_run(const char *const argv[], const char *stdin_data,
+int transport_run(transport *t, const char *const argv[], const char *stdin_data,
                   size_t stdin_len, outcome *o, const char **note)
 {
-    if (mode == MODE_UNSET)
-        select_mode();
-    int rc = (mode == MODE_SOCKET && argv != NULL && argv[0] != NULL)
-                 ? run_socket(argv, stdin_data, stdin_len, o)
+    if (t->mode == MODE_UNSET)
+        select_mode(t);
+    int rc = (t->mode == MODE_SOCKET && argv != NULL && argv[0] != NULL)
+                 ? run_socket(t, argv, stdin_data, stdin_len, o)
                  : run_exec(argv, stdin_data, stdin_len, o);
     /* the fallback sentence goes to the first caller that can log it */
     if (note != NULL) {
-        *note = note_pending ? note_text : NULL;
-        note_pending = 0;
+        *note = t->note_pending ? t->note_text : NULL;
+        t->note_pending = 0;
     }
     return rc;
 }

@@ -3,7 +3,9 @@
  *
  * Chooses how a hook command reaches Juju: exec of the command on PATH
  * (spawn.c) or one RPC over the unit agent's socket (agent.c), and keeps the
- * agent connection open for the life of the process. Pure C: no lua.h.
+ * agent connection open for the life of the transport. Each transport is its
+ * own: the juju module keeps one per Lua state, so two states (or a stale
+ * module instance) never close each other's connection. Pure C: no lua.h.
  *
  * Selection, made on the first call (transport_reset forgets it):
  *   DISPATCH_TRANSPORT=exec    always exec
@@ -21,6 +23,14 @@
 
 #include "outcome.h"
 
+typedef struct transport transport;
+
+/* A new transport, nothing chosen or opened yet; NULL when out of memory. */
+transport *transport_new(void);
+
+/* Close its agent connection (if any) and free it; NULL is fine. */
+void transport_free(transport *t);
+
 /*
  * Run argv (argv[0] is the hook command name, e.g. "config-get"; NULL
  * terminated). stdin_data NULL means no stdin (/dev/null; over the socket
@@ -32,18 +42,18 @@
  * agent come back as EXITED, code 1, stderr "ERROR <message>\n", as jujuc
  * prints them.
  *
- * When note is non-NULL and the process gave up on the socket and fell back
+ * When note is non-NULL and the transport gave up on the socket and fell back
  * to exec (in this call, or in one made with note NULL) and no caller has
  * been told yet, *note points at a static sentence saying so (for the
  * caller to log once at DEBUG); else NULL.
  */
-int transport_run(const char *const argv[], const char *stdin_data,
+int transport_run(transport *t, const char *const argv[], const char *stdin_data,
                   size_t stdin_len, outcome *o, const char **note);
 
 /* Which transport the next call will use: "exec" or "socket". */
-const char *transport_name(void);
+const char *transport_name(transport *t);
 
 /* Close any agent connection and forget the selection. */
-void transport_reset(void);
+void transport_reset(transport *t);
 
 #endif

@@ -619,14 +619,19 @@ static void sc_transport(int lfd)
     srv_close(&sc);
 }
 
+/* The transport under test; clear_env makes sure there is one. */
+static transport *tp;
+
 static void clear_env(void)
 {
+    if (tp == NULL)
+        tp = transport_new();
     unsetenv("DISPATCH_TRANSPORT");
     unsetenv("JUJU_CONTEXT_ID");
     unsetenv("JUJU_AGENT_SOCKET_ADDRESS");
     unsetenv("JUJU_AGENT_SOCKET_NETWORK");
     unsetenv("JUJU_AGENT_TOKEN");
-    transport_reset();
+    transport_reset(tp);
 }
 
 static const char *const echo_argv[] = { "sh", "-c", "echo exec:$0", NULL };
@@ -634,10 +639,10 @@ static const char *const echo_argv[] = { "sh", "-c", "echo exec:$0", NULL };
 TEST(transport_selection)
 {
     clear_env();
-    CHECK_EQ_STR(transport_name(), "exec");
+    CHECK_EQ_STR(transport_name(tp), "exec");
     outcome o = { 0 };
     const char *note = "x";
-    CHECK_EQ_INT(transport_run(echo_argv, NULL, 0, &o, &note), 0);
+    CHECK_EQ_INT(transport_run(tp, echo_argv, NULL, 0, &o, &note), 0);
     CHECK_EQ_STR(o.out.data, "exec:sh\n");
     CHECK(note == NULL);
     outcome_free(&o);
@@ -645,15 +650,15 @@ TEST(transport_selection)
     setenv("JUJU_CONTEXT_ID", "ctx-t", 1);
     setenv("JUJU_AGENT_SOCKET_ADDRESS", "@dispatch-test-nothing-here", 1);
     setenv("JUJU_AGENT_SOCKET_NETWORK", "tcp", 1);
-    transport_reset();
-    CHECK_EQ_STR(transport_name(), "exec");      /* tcp/TLS stays on jujuc */
+    transport_reset(tp);
+    CHECK_EQ_STR(transport_name(tp), "exec");      /* tcp/TLS stays on jujuc */
     setenv("JUJU_AGENT_SOCKET_NETWORK", "unix", 1);
-    CHECK_EQ_STR(transport_name(), "exec");      /* chosen until reset */
-    transport_reset();
-    CHECK_EQ_STR(transport_name(), "socket");
+    CHECK_EQ_STR(transport_name(tp), "exec");      /* chosen until reset */
+    transport_reset(tp);
+    CHECK_EQ_STR(transport_name(tp), "socket");
     setenv("DISPATCH_TRANSPORT", "exec", 1);
-    transport_reset();
-    CHECK_EQ_STR(transport_name(), "exec");
+    transport_reset(tp);
+    CHECK_EQ_STR(transport_name(tp), "exec");
     clear_env();
 }
 
@@ -665,27 +670,27 @@ TEST(transport_falls_back_once)
     setenv("JUJU_AGENT_SOCKET_NETWORK", "unix", 1);
     outcome o = { 0 };
     const char *note = NULL;
-    CHECK_EQ_INT(transport_run(echo_argv, NULL, 0, &o, &note), 0);
+    CHECK_EQ_INT(transport_run(tp, echo_argv, NULL, 0, &o, &note), 0);
     CHECK_EQ_STR(o.out.data, "exec:sh\n");
     CHECK(note != NULL && strstr(note, "@dispatch-test-nothing-here") != NULL);
-    CHECK_EQ_STR(transport_name(), "exec");
+    CHECK_EQ_STR(transport_name(tp), "exec");
     outcome_free(&o);
-    CHECK_EQ_INT(transport_run(echo_argv, NULL, 0, &o, &note), 0);
+    CHECK_EQ_INT(transport_run(tp, echo_argv, NULL, 0, &o, &note), 0);
     CHECK(note == NULL);
     outcome_free(&o);
 
     /* forced: an error outcome, no fallback */
     setenv("DISPATCH_TRANSPORT", "socket", 1);
-    transport_reset();
-    CHECK_EQ_INT(transport_run(echo_argv, NULL, 0, &o, &note), 0);
+    transport_reset(tp);
+    CHECK_EQ_INT(transport_run(tp, echo_argv, NULL, 0, &o, &note), 0);
     CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
     CHECK_EQ_INT(o.code, 1);
     CHECK(err_is(&o, "ERROR cannot connect to unit agent at @dispatch-test-nothing-here: "));
     CHECK_EQ_INT(o.out.len, 0);
-    CHECK_EQ_STR(transport_name(), "socket");
+    CHECK_EQ_STR(transport_name(tp), "socket");
     outcome_free(&o);
     unsetenv("JUJU_CONTEXT_ID");
-    CHECK_EQ_INT(transport_run(echo_argv, NULL, 0, &o, &note), 0);
+    CHECK_EQ_INT(transport_run(tp, echo_argv, NULL, 0, &o, &note), 0);
     CHECK_EQ_STR(o.err.data, "ERROR JUJU_CONTEXT_ID not set\n");
     outcome_free(&o);
     clear_env();
@@ -709,22 +714,67 @@ TEST(transport_over_the_socket)
     outcome o = { 0 };
     const char *note = NULL;
     for (int i = 0; i < 2; i++) {
-        CHECK_EQ_INT(transport_run(argv, NULL, 0, &o, &note), 0);
+        CHECK_EQ_INT(transport_run(tp, argv, NULL, 0, &o, &note), 0);
         CHECK_EQ_STR(o.out.data, "true\n");
         CHECK(note == NULL);
         outcome_free(&o);
     }
-    CHECK_EQ_STR(transport_name(), "socket");
-    CHECK_EQ_INT(transport_run(argv, NULL, 0, &o, &note), 0);
+    CHECK_EQ_STR(transport_name(tp), "socket");
+    CHECK_EQ_INT(transport_run(tp, argv, NULL, 0, &o, &note), 0);
     CHECK_EQ_INT(o.code, 1);
     CHECK(err_is(&o, "ERROR "));
     outcome_free(&o);
-    CHECK_EQ_INT(transport_run(argv, "in", 2, &o, &note), 0);
+    CHECK_EQ_INT(transport_run(tp, argv, "in", 2, &o, &note), 0);
     CHECK_EQ_INT(o.code, 4);
     CHECK_EQ_STR(o.out.data, "again\n");
     outcome_free(&o);
     CHECK_EQ_INT(finish_server(&s), 0);
     clear_env();
+}
+
+/* Two transports, two connections: freeing one leaves the other's alone
+ * (its next call is Seq 1 on the same connection, not a reconnect). */
+static void sc_two_transports(int lfd)
+{
+    struct srv_conn one, two;
+    struct req_seen r;
+    srv_accept(lfd, &one);
+    EXPECT(read_request(&one, &r) == 0 && r.seq == 0);
+    reply(&one, r.seq, 0, "one\n", NULL, NULL);
+    srv_accept(lfd, &two);
+    EXPECT(read_request(&two, &r) == 0 && r.seq == 0);
+    reply(&two, r.seq, 0, "two\n", NULL, NULL);
+    EXPECT(read_request(&two, &r) != 0);          /* closed by transport_free */
+    srv_close(&two);
+    EXPECT(read_request(&one, &r) == 0 && r.seq == 1);
+    reply(&one, r.seq, 0, "one again\n", NULL, NULL);
+    srv_close(&one);
+}
+
+TEST(two_transports_are_independent)
+{
+    clear_env();
+    struct server s;
+    start_server(&s, 0, sc_two_transports);
+    setenv("JUJU_CONTEXT_ID", "ctx-t", 1);
+    setenv("JUJU_AGENT_SOCKET_ADDRESS", s.addr, 1);
+    setenv("JUJU_AGENT_SOCKET_NETWORK", "unix", 1);
+    static const char *const argv[] = { "is-leader", NULL };
+    transport *other = transport_new();
+    CHECK(other != NULL);
+    outcome o = { 0 };
+    CHECK_EQ_INT(transport_run(tp, argv, NULL, 0, &o, NULL), 0);
+    CHECK_EQ_STR(o.out.data, "one\n");
+    outcome_free(&o);
+    CHECK_EQ_INT(transport_run(other, argv, NULL, 0, &o, NULL), 0);
+    CHECK_EQ_STR(o.out.data, "two\n");
+    outcome_free(&o);
+    transport_free(other);
+    CHECK_EQ_INT(transport_run(tp, argv, NULL, 0, &o, NULL), 0);
+    CHECK_EQ_STR(o.out.data, "one again\n");
+    outcome_free(&o);
+    clear_env();
+    CHECK_EQ_INT(finish_server(&s), 0);
 }
 
 /* ---------------------------------------------------------------- Go agent */
@@ -825,6 +875,8 @@ int main(void)
     RUN(transport_selection);
     RUN(transport_falls_back_once);
     RUN(transport_over_the_socket);
+    RUN(two_transports_are_independent);
+    transport_free(tp);
     ctest_name = "no_fd_leaks";
     CHECK_EQ_INT(count_fds(), fds);
     return ctest_summary();

@@ -12,11 +12,14 @@
  *   calls/N.fds              fds open at start, "0 1 2\n"
  *   calls/N.secret.KEY       content of PATH for each KEY#file=PATH argument
  *   calls/N.secret.KEY.info  "file=0600 dir=0700 abs=1\n" or "missing\n"
+ *   calls/N.pid              our process id
+ *   calls/N.sleeping         written when we start the .sleep pause
  *
  *   responses/<name>[.<K>].stdout|.stderr|.echo|.exit|.signal
  *     the per-call file <name>.<K>.<suffix> wins over <name>.<suffix>;
  *     .echo (exists) copies the fed stdin to stdout after .stdout;
- *     .exit is the exit code (default 0); .signal kills us by that signal.
+ *     .exit is the exit code (default 0); .signal kills us by that signal;
+ *     .sleep is seconds (may be fractional) to wait before answering.
  *
  * stdout and stderr are written interleaved in 64 KiB chunks, so a caller
  * that drains one pipe before the other deadlocks on large answers.
@@ -34,6 +37,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHUNK 65536
@@ -381,6 +385,21 @@ int main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++)
         record_secret(calls, prefix, argv[i]);
+    char pid[32];
+    int pidlen = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    pathf(path, "%s/%s.pid", calls, prefix);
+    write_file(path, pid, (size_t)pidlen);
+
+    buf pause = {0};
+    if (response(dir, name, k, "sleep", &pause) && pause.len > 0) {
+        double secs = strtod(pause.data, NULL);
+        pathf(path, "%s/%s.sleeping", calls, prefix);
+        write_file(path, "", 0);
+        struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+    free(pause.data);
 
     buf out = {0}, err = {0}, echo = {0};
     response(dir, name, k, "stdout", &out);

@@ -467,14 +467,14 @@ describe("hook command functions over the real transport #integration", function
   it("secret_set: argv with the ID before the content", function()
     local r = pack(function()
       return juju.secret_set("secret:cjvq7ni5ib4s7cbhghgg", {
-        content = { password = "new" }, label = "db2", expire = "3d", owner = "unit",
+        content = { password = "new" }, label = "db2", expire = "72h", owner = "unit",
       })
     end)
     assert.equal(0, r.n)
     local rec = hookenv.call(1)
     local path = rec.argv[#rec.argv]:match("^password#file=(.*)$")
     assert.truthy(path, rec.argv[#rec.argv])
-    assert.same({ "secret-set", "--label", "db2", "--expire", "3d", "--owner", "unit",
+    assert.same({ "secret-set", "--label", "db2", "--expire", "72h", "--owner", "unit",
                   "secret:cjvq7ni5ib4s7cbhghgg", "password#file=" .. path }, rec.argv)
     assert.equal("new", rec.secrets.password.content)
   end)

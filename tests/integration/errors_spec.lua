@@ -28,7 +28,8 @@ describe("hook command errors #integration", function()
     assert.equal(stdout, err.stdout)
     assert.equal(stderr, err.stderr)
     assert.is_nil(err.signal)
-    assert.equal("command [relation-get --format=json -r 3] exited with status 2", tostring(err))
+    assert.equal("command [relation-get --format=json -r 3] exited with status 2: "
+      .. 'ERROR invalid value "3" for flag -r: relation not found', tostring(err))
     assert.equal(1, hookenv.ncalls())
   end)
 

@@ -28,17 +28,34 @@ describe("juju.Error #unit", function()
       assert.is_nil(err.signal)
     end)
 
-    it("tostring reads like ops's str(Error)", function()
-      rec:on("relation-get", 2, "", "ERROR x\n")
+    it("tostring reads like ops's str(Error), with Juju's reason: the first line of stderr", function()
+      rec:on("relation-get", 2, "", "ERROR permission denied\nmore detail\n")
       local err = raised(juju.relation_get, 3)
-      assert.equal("command [relation-get --format=json -r 3] exited with status 2", tostring(err))
+      assert.equal("command [relation-get --format=json -r 3] exited with status 2: ERROR permission denied",
+        tostring(err))
     end)
 
     it("tostring for another command and status", function()
       rec:on("status-set", 1, "", "ERROR this unit is not the leader\n")
       local err = raised(juju.status_set, "active", "ready", { app = true })
-      assert.equal("command [status-set --application=True active -- ready] exited with status 1", tostring(err))
+      assert.equal("command [status-set --application=True active -- ready] exited with status 1: "
+        .. "ERROR this unit is not the leader", tostring(err))
       assert.same({ "status-set", "--application=True", "active", "--", "ready" }, err.cmd)
+    end)
+
+    it("tostring without stderr is the command and status alone", function()
+      rec:on("relation-get", 2, "", "")
+      assert.equal("command [relation-get --format=json -r 3] exited with status 2",
+        tostring(raised(juju.relation_get, 3)))
+      rec:on("relation-get", 2, "", "\n  \n")
+      assert.equal("command [relation-get --format=json -r 3] exited with status 2",
+        tostring(raised(juju.relation_get, 3)))
+    end)
+
+    it("tostring of a signal death adds what the command said", function()
+      rec:on("config-get", -9, "", "fatal: out of memory\n")
+      assert.equal("command [config-get --format=json] was killed by signal 9 (returncode -9): "
+        .. "fatal: out of memory", tostring(raised(juju.config_get)))
     end)
 
     it("commands with no result raise too", function()

@@ -141,8 +141,8 @@ describe("juju secret content files #unit", function()
 
     it("options come first in ops order, --owner always present", function()
       juju.secret_add({ key = "v" },
-        { label = "db", description = "the db", expire = "3d", rotate = "weekly", owner = "unit" })
-      assert.same({ "secret-add", "--label", "db", "--description", "the db", "--expire", "3d",
+        { label = "db", description = "the db", expire = "72h", rotate = "weekly", owner = "unit" })
+      assert.same({ "secret-add", "--label", "db", "--description", "the db", "--expire", "72h",
                     "--rotate", "weekly", "--owner", "unit", "key#file=*" }, normalised(rec:last().argv))
     end)
 
@@ -209,8 +209,8 @@ describe("juju secret content files #unit", function()
     end)
 
     it("owner unit", function()
-      juju.secret_set("secret:abc", { owner = "unit", content = { k1 = "a" } })
-      assert.same({ "secret-set", "--owner", "unit", "secret:abc", "k1#file=*" }, normalised(rec:last().argv))
+      juju.secret_set("secret:abc", { owner = "unit", content = { key1 = "a" } })
+      assert.same({ "secret-set", "--owner", "unit", "secret:abc", "key1#file=*" }, normalised(rec:last().argv))
     end)
   end)
 

@@ -1,0 +1,39 @@
+/*
+ * interrupt.h - what to undo when the process is told to stop.
+ *
+ * Juju stops a hook with SIGTERM (a timeout, the agent going down); a
+ * person with SIGINT or SIGHUP. While a hook command runs, dispatch may
+ * hold a private directory of plaintext secret files and a child process.
+ * The host calls interrupt_install() once; from then on SIGTERM, SIGINT
+ * and SIGHUP remove every directory registered here, end every child
+ * registered here (SIGTERM, SIGKILL after a short grace, reaped), and then
+ * the process dies of that same signal, so its parent sees the usual
+ * status (143 for SIGTERM in a shell).
+ *
+ * Registering is cheap (no system calls) and harmless where nothing is
+ * installed: in a foreign host (juju.so under a stock lua5.4) the signal
+ * handlers are the host's, not ours to replace. Everything the handler
+ * does is async-signal-safe. Pure C: no lua.h.
+ */
+#ifndef DISPATCH_INTERRUPT_H
+#define DISPATCH_INTERRUPT_H
+
+#include <sys/types.h>
+
+/* How many directories and children can be registered at once. */
+#define INTERRUPT_SLOTS 8
+
+/* Install the handlers for SIGTERM, SIGINT and SIGHUP. 0, or -1 (errno). */
+int interrupt_install(void);
+
+/* Register a directory (absolute path) whose files and itself are removed
+ * on a stop. Returns a slot for interrupt_forget_dir, or -1 when all slots
+ * are taken (then nothing is registered). */
+int interrupt_watch_dir(const char *path);
+void interrupt_forget_dir(int slot);
+
+/* Register a child process to end on a stop; returns a slot or -1. */
+int interrupt_watch_child(pid_t pid);
+void interrupt_forget_child(int slot);
+
+#endif

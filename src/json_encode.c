@@ -1,0 +1,368 @@
+/*
+ * json_encode.c - Lua values to JSON text (see json_encode.h).
+ *
+ * The text grows in a malloc'd buffer owned by a to-be-closed userdata, so
+ * a Lua error anywhere (out of memory) frees it. Problems with the value
+ * are reported by return codes up the recursion, which records the path to
+ * the bad value on the way down; only the top level raises.
+ */
+#include "json_encode.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_decode.h"
+#include "lauxlib.h"
+#include "outcome.h"
+#include "utf8.h"
+
+#define ENCODER_MT "juju.json.Encoder"
+
+struct segment {
+    const char *key;    /* object key, or NULL for an array index */
+    size_t klen;
+    lua_Integer index;
+};
+
+struct encoder {
+    bytebuf out;
+    const struct json_encode_opts *opts;
+    const char *why;                          /* the first problem, static text */
+    char detail[64];                          /* e.g. the type name */
+    int depth;                                /* of the value that failed */
+    struct segment path[JSON_MAX_DEPTH + 2];
+};
+
+static int encoder_close(lua_State *L)
+{
+    struct encoder *e = luaL_checkudata(L, 1, ENCODER_MT);
+    bytebuf_free(&e->out);
+    return 0;
+}
+
+static void put(lua_State *L, struct encoder *e, const char *s, size_t n)
+{
+    if (bytebuf_append(&e->out, s, n) != 0)
+        luaL_error(L, "not enough memory");
+}
+
+static int problem(struct encoder *e, int depth, const char *why, const char *detail)
+{
+    e->why = why;
+    e->depth = depth;
+    snprintf(e->detail, sizeof e->detail, "%s", detail ? detail : "");
+    return -1;
+}
+
+int json_format_float(double x, char *buf, size_t size)
+{
+    if (!isfinite(x) || size < 32)
+        return -1;
+    int n = 0;
+    /* 15 significant digits always read back to themselves; 17 always
+     * identify the double. Take the first that gives x back. */
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, size, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    /* strtod and %g follow LC_NUMERIC: the host never changes it, but a
+     * foreign host might, so make the decimal point a '.' */
+    for (char *p = buf; *p; p++)
+        if (*p == ',')
+            *p = '.';
+    if (strpbrk(buf, ".eEn") == NULL && (size_t)n + 2 < size) {
+        buf[n++] = '.';
+        buf[n++] = '0';
+        buf[n] = '\0';
+    }
+    return n;
+}
+
+/* Code points written as \u escapes although JSON allows them raw: YAML
+ * refuses or folds them (see json_encode.h). */
+static int yaml_unsafe(unsigned cp)
+{
+    return cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+           cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF;
+}
+
+static int put_string(lua_State *L, struct encoder *e, const char *s, size_t len, int depth)
+{
+    static const char hex[] = "0123456789abcdef";
+    put(L, e, "\"", 1);
+    size_t run = 0;   /* start of the bytes not yet copied */
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned cp;
+        size_t n;
+        if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
+        n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
+        if (n == 0)
+            return problem(e, depth, "invalid UTF-8", NULL);
+        if (cp >= 0x20 && cp != '"' && cp != '\\' && !yaml_unsafe(cp)) {
+            i += n;
+            continue;
+        }
+        put(L, e, s + run, i - run);
+        char esc[8];
+        size_t elen = 2;
+        esc[0] = '\\';
+        switch (cp) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = hex[(cp >> 12) & 0xF];
+            esc[3] = hex[(cp >> 8) & 0xF];
+            esc[4] = hex[(cp >> 4) & 0xF];
+            esc[5] = hex[cp & 0xF];
+            elen = 6;
+        }
+        put(L, e, esc, elen);
+        i += n;
+        run = i;
+    }
+    put(L, e, s + run, len - run);
+    put(L, e, "\"", 1);
+    return 0;
+}
+
+static int encode_value(lua_State *L, struct encoder *e, int idx, int depth);
+
+/* Is the table at idx marked with the metatable at mt_idx (0: never)? */
+static int marked(lua_State *L, int idx, int mt_idx)
+{
+    if (mt_idx == 0 || !lua_getmetatable(L, idx))
+        return 0;
+    int same = lua_rawequal(L, -1, mt_idx);
+    lua_pop(L, 1);
+    return same;
+}
+
+static int encode_array(lua_State *L, struct encoder *e, int idx, lua_Integer n, int depth)
+{
+    put(L, e, "[", 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (i > 1)
+            put(L, e, e->opts->spaced ? ", " : ",", e->opts->spaced ? 2 : 1);
+        e->path[depth + 1] = (struct segment){NULL, 0, i};
+        lua_rawgeti(L, idx, i);
+        int rc = encode_value(L, e, lua_gettop(L), depth + 1);
+        lua_pop(L, 1);
+        if (rc != 0)
+            return rc;
+    }
+    put(L, e, "]", 1);
+    return 0;
+}
+
+struct key {
+    const char *s;
+    size_t len;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+    const struct key *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* An object of the n keys at idx (all strings, or integers when as_object). */
+static int encode_object(lua_State *L, struct encoder *e, int idx, size_t n, int depth)
+{
+    /* Collect the keys as strings in a GC-owned array, sorted. The integer
+     * keys of a marked object are turned into strings kept in `names`. */
+    struct key *keys = lua_newuserdatauv(L, n * sizeof *keys + 1, 0);
+    lua_createtable(L, 0, 0);
+    int names = lua_gettop(L);
+    size_t k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        if (lua_type(L, -1) == LUA_TNUMBER)
+            lua_tostring(L, -1);   /* the integer's decimal text */
+        keys[k].s = lua_tolstring(L, -1, &keys[k].len);
+        lua_pushvalue(L, -1);
+        lua_rawset(L, names);      /* anchor the text */
+        k++;
+    }
+    qsort(keys, n, sizeof *keys, key_cmp);
+
+    put(L, e, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            put(L, e, e->opts->spaced ? ", " : ",", e->opts->spaced ? 2 : 1);
+        e->path[depth + 1] = (struct segment){keys[i].s, keys[i].len, 0};
+        int rc = put_string(L, e, keys[i].s, keys[i].len, depth + 1);
+        if (rc != 0)
+            return rc;
+        put(L, e, e->opts->spaced ? ": " : ":", e->opts->spaced ? 2 : 1);
+        /* the value: look the key up as it is in the table */
+        lua_pushlstring(L, keys[i].s, keys[i].len);
+        if (lua_rawget(L, idx) == LUA_TNIL) {
+            lua_pop(L, 1);
+            lua_Integer ik;
+            lua_pushlstring(L, keys[i].s, keys[i].len);
+            ik = lua_tointeger(L, -1);
+            lua_pop(L, 1);
+            lua_rawgeti(L, idx, ik);
+        }
+        rc = encode_value(L, e, lua_gettop(L), depth + 1);
+        lua_pop(L, 1);
+        if (rc != 0)
+            return rc;
+    }
+    put(L, e, "}", 1);
+    lua_pop(L, 2);   /* keys, names */
+    return 0;
+}
+
+static int encode_table(lua_State *L, struct encoder *e, int idx, int depth)
+{
+    if (depth >= JSON_MAX_DEPTH)
+        return problem(e, depth, "nested too deeply (a cycle?)", NULL);
+    luaL_checkstack(L, 8, "JSON nested too deeply");
+    if (marked(L, idx, e->opts->array_mt_idx))
+        return encode_array(L, e, idx, (lua_Integer)lua_rawlen(L, idx), depth);
+    int as_object = marked(L, idx, e->opts->object_mt_idx);
+
+    /* Count the keys and what kind they are. */
+    size_t nstr = 0, nint = 0;
+    lua_Integer max = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            nstr++;
+        } else if (lua_isinteger(L, -1)) {
+            lua_Integer i = lua_tointeger(L, -1);
+            nint++;
+            if (i > max)
+                max = i;
+            if (i < 1 && !as_object) {
+                lua_pop(L, 1);
+                return problem(e, depth, "array index below 1", NULL);
+            }
+        } else {
+            const char *tn = luaL_typename(L, -1);
+            lua_pop(L, 1);
+            return problem(e, depth, "a key that is not a string or integer:", tn);
+        }
+    }
+    if (as_object || nint == 0)
+        return encode_object(L, e, idx, nstr + nint, depth);
+    if (nstr > 0)
+        return problem(e, depth, "a table with both string and integer keys", NULL);
+    if ((size_t)max != nint)
+        return problem(e, depth, "a sparse array (use json.array to send holes as null)", NULL);
+    return encode_array(L, e, idx, max, depth);
+}
+
+static int encode_value(lua_State *L, struct encoder *e, int idx, int depth)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        put(L, e, "null", 4);
+        return 0;
+    case LUA_TBOOLEAN:
+        if (lua_toboolean(L, idx))
+            put(L, e, "true", 4);
+        else
+            put(L, e, "false", 5);
+        return 0;
+    case LUA_TNUMBER: {
+        char buf[48];
+        int n;
+        if (lua_isinteger(L, idx)) {
+            n = snprintf(buf, sizeof buf, LUA_INTEGER_FMT, (LUAI_UACINT)lua_tointeger(L, idx));
+        } else {
+            n = json_format_float((double)lua_tonumber(L, idx), buf, sizeof buf);
+            if (n < 0)
+                return problem(e, depth, "a number JSON cannot hold:",
+                               isnan(lua_tonumber(L, idx)) ? "nan" : "inf");
+        }
+        put(L, e, buf, (size_t)n);
+        return 0;
+    }
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        return put_string(L, e, s, len, depth);
+    }
+    case LUA_TTABLE:
+        return encode_table(L, e, idx, depth);
+    default:
+        if (e->opts->null_idx != 0 && lua_rawequal(L, idx, e->opts->null_idx)) {
+            put(L, e, "null", 4);
+            return 0;
+        }
+        return problem(e, depth, "a value JSON cannot hold:", luaL_typename(L, idx));
+    }
+}
+
+/* Push "items[3].name" for the path to depth (the top value is unnamed). */
+static void push_path(lua_State *L, const struct encoder *e)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int d = 1; d <= e->depth; d++) {
+        const struct segment *s = &e->path[d];
+        if (s->key != NULL) {
+            if (d > 1)
+                luaL_addchar(&b, '.');
+            luaL_addlstring(&b, s->key, s->klen);
+        } else {
+            lua_pushfstring(L, "[%I]", (LUAI_UACINT)s->index);
+            luaL_addvalue(&b);
+        }
+    }
+    luaL_pushresult(&b);
+}
+
+void json_encode(lua_State *L, int idx, const struct json_encode_opts *opts)
+{
+    idx = lua_absindex(L, idx);
+    struct encoder *e = lua_newuserdatauv(L, sizeof *e, 0);
+    memset(&e->out, 0, sizeof e->out);
+    e->opts = opts;
+    e->why = NULL;
+    if (luaL_newmetatable(L, ENCODER_MT)) {
+        lua_pushcfunction(L, encoder_close);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, encoder_close);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    lua_toclose(L, -1);
+    int guard = lua_gettop(L);
+
+    if (encode_value(L, e, idx, 0) != 0) {
+        push_path(L, e);
+        const char *where = lua_tostring(L, -1);
+        if (where[0] != '\0')
+            lua_pushfstring(L, "cannot encode %s%s%s at '%s'", e->why, e->detail[0] ? " " : "",
+                            e->detail, where);
+        else
+            lua_pushfstring(L, "cannot encode %s%s%s", e->why, e->detail[0] ? " " : "",
+                            e->detail);
+        lua_error(L);
+    }
+    lua_pushlstring(L, e->out.data ? e->out.data : "", e->out.len);
+    lua_closeslot(L, guard);   /* frees the buffer now */
+    lua_replace(L, guard);     /* the text takes the guard's slot */
+}
