@@ -95,15 +95,20 @@ $(B)/obj/embedded_lua.o $(B)/pic/embedded_lua.o: $(B)/embedded_lua.c
 # src/*.lua) becomes a C array in one generated file, installed by
 # luaopen_juju in both builds. The list of files is a prerequisite too, so
 # removing a file rebuilds it.
+# EMBED_BYTECODE=1 embeds compiled chunks (faster to load; debug info
+# kept), for a build that links the same Lua as $(LUA) on the same kind of
+# machine; 0 embeds source (cross builds).
 LUA_DIR        ?= lua
+EMBED_BYTECODE ?= 1
 LUA_MODULE_SRC := $(sort $(wildcard src/*.lua))
 LUA_LIB_SRC    := $(sort $(shell find $(LUA_DIR) -name '*.lua' 2>/dev/null))
+EMBED_LIST := $(EMBED_BYTECODE) $(LUA_MODULE_SRC) | $(LUA_DIR) $(LUA_LIB_SRC)
 $(B)/embedded.list: FORCE
 	@mkdir -p $(B)
-	@echo '$(LUA_MODULE_SRC) | $(LUA_LIB_SRC)' | cmp -s - $@ 2>/dev/null \
-	  || echo '$(LUA_MODULE_SRC) | $(LUA_LIB_SRC)' > $@
+	@echo '$(EMBED_LIST)' | cmp -s - $@ 2>/dev/null || echo '$(EMBED_LIST)' > $@
 $(B)/embedded_lua.c: tools/embed.lua $(B)/embedded.list $(LUA_MODULE_SRC) $(LUA_LIB_SRC) | need-build-deps
-	$(LUA) tools/embed.lua $@ $(LUA_MODULE_SRC) -- $(LUA_DIR) $(LUA_LIB_SRC)
+	$(LUA) tools/embed.lua $(if $(filter 1,$(EMBED_BYTECODE)),--bytecode) $@ \
+	  $(LUA_MODULE_SRC) -- $(LUA_DIR) $(LUA_LIB_SRC)
 
 # ---------------------------------------------------------------- binaries
 STATIC_LIBS := $(CJSON_LIB) $(LUA_LIB) -lm

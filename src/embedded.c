@@ -15,7 +15,8 @@ const struct embedded_lua *embedded_find(const struct embedded_lua *list, const 
 
 void embedded_load(lua_State *L, const struct embedded_lua *e)
 {
-    if (luaL_loadbufferx(L, e->source, e->len, e->chunkname, "t") != LUA_OK)
+    /* text or bytecode (tools/embed.lua --bytecode): both are ours */
+    if (luaL_loadbufferx(L, e->source, e->len, e->chunkname, NULL) != LUA_OK)
         lua_error(L);
 }
 

@@ -23,7 +23,7 @@
 struct embedded_lua {
     const char *name;       /* module name, e.g. "juju.charm" */
     const char *chunkname;  /* "@lua/juju/charm.lua", for tracebacks */
-    const char *source;
+    const char *source;     /* Lua source, or bytecode made by the same Lua */
     size_t len;
 };
 

@@ -60,7 +60,7 @@ int luaopen_juju_json(lua_State *L);
 /* Registry keys: addresses of statics cannot collide with anyone else's. */
 static const char REG_RUNNER = 'r';    /* the Lua runner, or absent */
 static const char REG_ENV = 'v';       /* the environment seam: table or function */
-static const char REG_MARSHAL = 'm';   /* src/marshal.lua's table */
+static const char REG_MARSHAL = 'm';   /* src/marshal.lua's table, once loaded */
 static const char REG_ERROR = 'e';     /* juju.Error */
 static const char REG_JSON = 'j';      /* juju.json */
 static const char REG_TRANSPORT = 't'; /* the state's transport (userdata) */
@@ -507,10 +507,12 @@ static void push_value(lua_State *L, const struct call *k, int p)
     }
 }
 
+static void push_marshal(lua_State *L);
+
 /* Call marshal.<fn>(value at idx); leaves its two results on the stack. */
 static void call_marshal(lua_State *L, const char *fn, int idx)
 {
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL);
+    push_marshal(L);
     lua_getfield(L, -1, fn);
     lua_remove(L, -2);
     lua_pushvalue(L, idx);
@@ -979,7 +981,7 @@ static int finish(lua_State *L, int base)
     }
     if (c->shape != NULL) {
         int value = lua_gettop(L);
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL);
+        push_marshal(L);
         lua_getfield(L, -1, "shape");
         lua_getfield(L, -1, c->shape);
         lua_pushvalue(L, value);
@@ -1136,8 +1138,13 @@ static int l_encode_object(lua_State *L)
 
 /* ------------------------------------------------------------ opening */
 
-static void load_marshal(lua_State *L)
+/* Push marshal.lua's table, compiling it the first time a state needs it
+ * (a hook that only reads config never does). */
+static void push_marshal(lua_State *L)
 {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL) != LUA_TNIL)
+        return;
+    lua_pop(L, 1);
     const struct embedded_lua *e = embedded_find(embedded_module_lua, "marshal");
     if (e == NULL)
         luaL_error(L, "juju: the embedded marshal module is missing");
@@ -1150,6 +1157,19 @@ static void load_marshal(lua_State *L)
     lua_pushcfunction(L, l_encode_object);
     lua_setfield(L, -2, "encode_object");
     lua_call(L, 1, 1);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL);
+}
+
+/* juju.Error's __tostring: marshal.error_tostring. */
+static int error_tostring(lua_State *L)
+{
+    lua_settop(L, 1);
+    push_marshal(L);
+    lua_getfield(L, -1, "error_tostring");
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    return 1;
 }
 
 /* Closing the Lua state closes its transport (and agent connection). */
@@ -1178,7 +1198,7 @@ static void new_transport(lua_State *L)
  * next ones. */
 static void open_state(lua_State *L)
 {
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL) != LUA_TNIL) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_TRANSPORT) != LUA_TNIL) {
         lua_pop(L, 1);
         return;
     }
@@ -1198,22 +1218,16 @@ static void open_state(lua_State *L)
     new_transport(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_TRANSPORT);
 
-    load_marshal(L);
-    int marshal = lua_gettop(L);
-    lua_pushvalue(L, marshal);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_MARSHAL);
-
     /* juju.Error: the metatable of hook command errors. */
     lua_createtable(L, 0, 3);
     lua_pushliteral(L, "juju.Error");
     lua_setfield(L, -2, "__name");
-    lua_getfield(L, marshal, "error_tostring");
+    lua_pushcfunction(L, error_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_ERROR);
 
     json_push_module(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_JSON);
-    lua_pop(L, 1);
 }
 
 int luaopen_juju(lua_State *L)

@@ -136,11 +136,20 @@ static void open_libraries(lua_State *L)
     lua_pushboolean(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
     luaL_openlibs(L);
-    luaL_requiref(L, "cjson", luaopen_cjson, 0);
-    luaL_requiref(L, "cjson.safe", luaopen_cjson_safe, 0);
-    /* juju also installs the framework (lua/) as package.preload loaders */
+    /* The C modules are linked in, found through package.preload (so a
+     * `package.loaded.juju = nil; require "juju"` finds juju again); only
+     * juju is loaded now: it installs the framework's loaders. */
+    static const luaL_Reg builtin[] = {
+        {"cjson", luaopen_cjson},
+        {"cjson.safe", luaopen_cjson_safe},
+        {"juju", luaopen_juju},
+        {NULL, NULL},
+    };
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    luaL_setfuncs(L, builtin, 0);
+    lua_pop(L, 1);
     luaL_requiref(L, "juju", luaopen_juju, 0);
-    lua_pop(L, 3);
+    lua_pop(L, 1);
 }
 
 /* package.path for the charm at root; no C modules (the binary is static). */
@@ -236,12 +245,14 @@ static int run_interpreter(lua_State *L, char **argv, int argc)
     if (root == NULL || root[0] == '\0')
         root = getcwd(cwd, sizeof cwd) ? cwd : ".";
     set_paths(L, root);
-    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    lua_getfield(L, -1, "juju");
-    lua_setglobal(L, "juju");
-    lua_getfield(L, -1, "cjson");
-    lua_setglobal(L, "cjson");
-    lua_pop(L, 1);
+    /* juju and cjson as globals, for poking at a unit */
+    static const char *const globals[] = {"juju", "cjson"};
+    for (size_t g = 0; g < sizeof globals / sizeof globals[0]; g++) {
+        lua_getglobal(L, "require");
+        lua_pushstring(L, globals[g]);
+        lua_call(L, 1, 1);
+        lua_setglobal(L, globals[g]);
+    }
 
     /* Find the script first, so that arg exists for -e chunks too. */
     int script = 1;

@@ -252,6 +252,12 @@ local function data_string(v, booleans)
   return nil, "a " .. t
 end
 
+--- A key as messages show it: NUL bytes written as \0 (a message is C
+-- text, and a NUL would cut it short).
+local function shown(k)
+  return (k:gsub("%z", "\\0"))
+end
+
 --- Sorted string keys of a data table, or nil and a reason.
 local function sorted_keys(t)
   local keys = {}
@@ -278,10 +284,10 @@ function M.encode_data(data)
   for _, k in ipairs(keys) do
     local v, bad = data_string(data[k])
     if not v then
-      return nil, string.format("value of '%s' must be a string or number, got %s", k, bad)
+      return nil, string.format("value of '%s' must be a string or number, got %s", shown(k), bad)
     end
-    if not utf8.len(k) then return nil, string.format("key '%s' is not valid UTF-8", k) end
-    if not utf8.len(v) then return nil, string.format("value of '%s' is not valid UTF-8", k) end
+    if not utf8.len(k) then return nil, string.format("key '%s' is not valid UTF-8", shown(k)) end
+    if not utf8.len(v) then return nil, string.format("value of '%s' is not valid UTF-8", shown(k)) end
     flat[k] = v
   end
   return encode_object(flat)
@@ -309,11 +315,11 @@ function M.secret_content(content)
   for i, k in ipairs(keys) do
     if not secret_key_ok(k) then
       return nil, string.format("secret key '%s' is not valid: Juju wants a lowercase letter, "
-        .. "then at least two lowercase letters or digits, with single hyphens between", k)
+        .. "then at least two lowercase letters or digits, with single hyphens between", shown(k))
     end
     local v, bad = data_string(content[k])
     if not v then
-      return nil, string.format("value of secret key '%s' must be a string or number, got %s", k, bad)
+      return nil, string.format("value of secret key '%s' must be a string or number, got %s", shown(k), bad)
     end
     pairs_out[i] = { k, v }
   end
@@ -328,10 +334,10 @@ local function result_key_problem(key)
   for part in (key .. "."):gmatch("([^.]*)%.") do
     if not part:match("^[a-z0-9]$") and not part:match("^[a-z0-9][a-z0-9%-]*[a-z0-9]$") then
       return string.format("result key '%s' must be lowercase letters, digits and hyphens, "
-        .. "starting and ending with a letter or digit, in each dotted part", key)
+        .. "starting and ending with a letter or digit, in each dotted part", shown(key))
     end
     if RESERVED[part] then
-      return string.format("result key '%s' is reserved by Juju", key)
+      return string.format("result key '%s' is reserved by Juju", shown(key))
     end
   end
 end
@@ -361,15 +367,15 @@ function M.flatten_results(results)
       else
         local s, bad = data_string(v, true)
         if not s then
-          return string.format("value of '%s' must be a string, number or boolean, got %s", key, bad)
+          return string.format("value of '%s' must be a string, number or boolean, got %s", shown(key), bad)
         end
         if s:find("%z") then
-          return string.format("value of '%s' contains a NUL byte", key)
+          return string.format("value of '%s' contains a NUL byte", shown(key))
         end
         local problem = result_key_problem(key)
         if problem then return problem end
         if flat[key] ~= nil then
-          return string.format("key '%s' is given twice", key)
+          return string.format("key '%s' is given twice", shown(key))
         end
         flat[key] = s
         order[#order + 1] = key
@@ -402,11 +408,11 @@ function M.storage_counts(counts)
   local args = {}
   for i, k in ipairs(keys) do
     if k:find("[=%z]") then
-      return nil, string.format("storage name '%s' is not valid", k)
+      return nil, string.format("storage name '%s' is not valid", shown(k))
     end
     local n = counts[k]
     if math.type(n) ~= "integer" and not (type(n) == "number" and tointeger(n)) then
-      return nil, string.format("count of '%s' must be an integer, got %s", k, type(n))
+      return nil, string.format("count of '%s' must be an integer, got %s", shown(k), type(n))
     end
     args[i] = k .. "=" .. tointeger(n)
   end

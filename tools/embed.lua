@@ -1,6 +1,6 @@
 --- Turn Lua source files into one C file of `struct embedded_lua` entries.
 --
--- Usage: lua5.4 tools/embed.lua OUT.c MODULE.lua... -- ROOT LIB.lua...
+-- Usage: lua5.4 tools/embed.lua [--bytecode] OUT.c MODULE.lua... -- ROOT LIB.lua...
 --
 -- Files before `--` are the juju module's own Lua (src/marshal.lua ->
 -- "marshal", in `embedded_module_lua`); after it comes the framework's
@@ -9,11 +9,20 @@
 -- `embedded_preload_lua`, each with a
 -- `luaopen_<name>` so a stock lua5.4 finds it in juju.so. Each source is
 -- compiled here first, so a syntax error fails the build, not a hook.
+--
+-- With --bytecode the arrays hold the compiled chunks (string.dump, debug
+-- information kept, so errors and tracebacks still name file and line):
+-- loading them is several times faster than parsing. Bytecode is only good
+-- for the Lua that wrote it, so the build must link the same Lua 5.4 as
+-- the lua5.4 running this, on a machine of the same byte order and sizes
+-- (a cross build embeds source).
 -- @script embed
 
+local bytecode = arg[1] == "--bytecode"
+if bytecode then table.remove(arg, 1) end
 local out = arg[1]
 if not out or not out:match("%.c$") then
-  io.stderr:write("usage: embed.lua OUT.c MODULE.lua... -- ROOT LIB.lua...\n")
+  io.stderr:write("usage: embed.lua [--bytecode] OUT.c MODULE.lua... -- ROOT LIB.lua...\n")
   os.exit(2)
 end
 
@@ -26,8 +35,9 @@ local function read(path)
   local f = assert(io.open(path, "rb"))
   local src = f:read("a")
   f:close()
-  local ok, err = load(src, "@" .. path)
-  if not ok then fail("%s", err) end
+  local chunk, err = load(src, "@" .. path)
+  if not chunk then fail("%s", err) end
+  if bytecode then return string.dump(chunk, false) end
   return src
 end
 

@@ -2,7 +2,7 @@
  * spawn_loop.c - the baseline: run a program REPS times with posix_spawnp +
  * waitpid (stdout and stderr to /dev/null) and print the wall-clock seconds.
  *
- *   bench-spawn REPS PROG [ARGS...]
+ *   spawn_loop REPS PROG [ARGS...]
  *
  * Used both as the "plain C loop" the juju module is compared with and as
  * the stopwatch around whole dispatch runs, so both sides of every ratio are

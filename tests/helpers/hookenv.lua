@@ -9,7 +9,7 @@
 --
 -- Shell strings appear only in this test helper, always built with
 -- @{quote}; the code under test never goes through a shell.
--- @module tests.helpers.hookenv
+-- @module helpers.hookenv
 
 local lfs = require "lfs"
 local fs = require "helpers.fs"
@@ -156,7 +156,8 @@ end
 --- Set the canned response of a hook command.
 -- @tparam string cmd the command name, e.g. "config-get"
 -- @tparam table r fields: `stdout`, `stderr` (strings), `exit`, `signal`
---   (numbers), `echo` (true: echo fed stdin to stdout)
+--   (numbers), `echo` (true: echo fed stdin to stdout), `sleep` (seconds to
+--   wait before answering; `calls/N.sleeping` appears when the wait starts)
 -- @tparam[opt] int k only for that command's k-th call (from 1)
 function M.respond(cmd, r, k)
   local base = M.fake_dir() .. "/responses/" .. cmd .. (k and ("." .. k) or "")
@@ -165,6 +166,7 @@ function M.respond(cmd, r, k)
   if r.exit then M.write_file(base .. ".exit", ("%d\n"):format(r.exit)) end
   if r.signal then M.write_file(base .. ".signal", ("%d\n"):format(r.signal)) end
   if r.echo then M.write_file(base .. ".echo", "") end
+  if r.sleep then M.write_file(base .. ".sleep", tostring(r.sleep)) end
 end
 
 --- How many hook command calls were recorded.

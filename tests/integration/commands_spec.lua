@@ -2,7 +2,7 @@
 -- or the agent socket) against the recording fake commands: the argv Juju
 -- receives (exactly ops's) and the typed result of realistic Juju output.
 
-local hookenv = require "tests.helpers.hookenv"
+local hookenv = require "helpers.hookenv"
 
 local juju = hookenv.juju()
 

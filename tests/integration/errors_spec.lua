@@ -1,7 +1,7 @@
 -- Hook command failures as the charm sees them: juju.Error tables built
 -- from real exits, real signals and a command that is not there.
 
-local hookenv = require "tests.helpers.hookenv"
+local hookenv = require "helpers.hookenv"
 
 local juju = hookenv.juju()
 local SOCKET = hookenv.transport() == "socket"

@@ -1,7 +1,7 @@
 -- The host, build/dispatch, run as Juju and as an interpreter: --version,
 -- -e, FILE.lua, and hook mode with a real charm directory.
 
-local hookenv = require "tests.helpers.hookenv"
+local hookenv = require "helpers.hookenv"
 
 --- Make a charm directory with the given files ({relative path = text}).
 local function make_charm(files)
@@ -62,6 +62,55 @@ describe("build/dispatch as an interpreter #integration", function()
     local r = hookenv.run({ "--version" })
     assert.equal(0, r.code)
     assert.matches("^dispatch %d+%.%d+%.%d+ %(Lua 5%.4%.%d+%)\n?$", r.stdout)
+  end)
+
+  it("--help gives the usage, hook mode included", function()
+    for _, flag in ipairs { "--help", "-h" } do
+      local r = hookenv.run({ flag })
+      assert.equal(0, r.code)
+      assert.equal("", r.stderr)
+      assert.matches("usage: dispatch", r.stdout, 1, true)
+      assert.matches("JUJU_DISPATCH_PATH", r.stdout, 1, true)
+      assert.matches("-e CODE", r.stdout, 1, true)
+    end
+  end)
+
+  it("an unknown option: exit 1 and the usage on stderr", function()
+    local r = hookenv.run({ "--frobnicate" })
+    assert.equal(1, r.code)
+    assert.matches("unrecognized option '--frobnicate'", r.stderr, 1, true)
+    assert.matches("usage: dispatch", r.stderr, 1, true)
+  end)
+
+  it("arg is set in -e mode as lua.c sets it", function()
+    local r = hookenv.run({ "-e", "print(arg[0], arg[1], #arg)" })
+    assert.equal("", r.stderr)
+    assert.equal(hookenv.dispatch_path() .. "\t-e\t2\n", r.stdout)
+    local script = tmp .. "/s.lua"
+    hookenv.write_file(script, "print(arg[0], arg[1])\n")
+    r = hookenv.run({ "-e", "print(arg[-1], arg[-2], arg[0])", script, "x" })
+    assert.equal("", r.stderr)
+    assert.equal("print(arg[-1], arg[-2], arg[0])\t-e\t" .. script .. "\n" .. script .. "\tx\n", r.stdout)
+  end)
+
+  it("cjson is still there, loaded when first asked for", function()
+    local r = hookenv.run({ "-e", [[
+      assert(package.loaded.cjson == cjson)
+      print(require("cjson.safe").encode({ 1 }), juju.json.encode({ n = 1234567890123456 }))
+    ]] })
+    assert.equal("", r.stderr)
+    assert.equal('[1]\t{"n":1234567890123456}\n', r.stdout)
+  end)
+
+  it("require finds juju again after package.loaded.juju = nil", function()
+    local r = hookenv.run({ "-e", [[
+      package.loaded.juju = nil
+      local again = require "juju"
+      assert(again ~= juju and again.Error == juju.Error)
+      print(type(again.config_get))
+    ]] })
+    assert.equal("", r.stderr)
+    assert.equal("function\n", r.stdout)
   end)
 
   it("-e CODE with the juju and cjson globals", function()
@@ -228,18 +277,34 @@ describe("build/dispatch in hook mode #integration", function()
     assert.matches("stack traceback", logs[1][5], 1, true)
   end)
 
-  it("an uncaught juju.Error from a hook command is logged with the command", function()
+  it("an uncaught juju.Error from a hook command is logged with the command and Juju's reason", function()
     hookenv.write_file(root .. "/src/charm.lua", 'require("juju").relation_get(7)\n')
-    hookenv.respond("relation-get", { stderr = "ERROR relation not found\n", exit = 2 })
+    hookenv.respond("relation-get", { stderr = "ERROR permission denied\n", exit = 2 })
     local r = hookenv.run({}, {
       cwd = root, env = { JUJU_CHARM_DIR = root, JUJU_DISPATCH_PATH = "hooks/db-relation-changed" },
     })
     assert.equal(1, r.code)
-    local text = "command [relation-get --format=json -r 7] exited with status 2"
+    local text = "command [relation-get --format=json -r 7] exited with status 2: ERROR permission denied"
     assert.matches(text, r.stderr, 1, true)
     local last = hookenv.call(-1).argv
     assert.same({ "juju-log", "--log-level", "ERROR", "--" }, { table.unpack(last, 1, 4) })
     assert.matches(text, last[5], 1, true)
+  end)
+
+  it("when juju-log cannot take the error: the error once, first, then one short line", function()
+    hookenv.write_file(root .. "/src/charm.lua", 'error("charm exploded: 77")\n')
+    hookenv.respond("juju-log", { stderr = "ERROR cannot log: agent gone\nsecond line\n", exit = 1 })
+    local r = hookenv.run({}, {
+      cwd = root, env = { JUJU_CHARM_DIR = root, JUJU_DISPATCH_PATH = "hooks/start" },
+    })
+    assert.equal(1, r.code)
+    local _, tracebacks = r.stderr:gsub("stack traceback", "")
+    assert.equal(1, tracebacks)
+    local _, mentions = r.stderr:gsub("charm exploded: 77", "")
+    assert.equal(1, mentions)
+    local last = r.stderr:match("([^\n]*)\n$")
+    assert.equal("dispatch: the error above was not sent to juju-log: ERROR cannot log: agent gone", last)
+    assert.is_true(r.stderr:find("charm exploded", 1, true) < r.stderr:find("not sent to juju-log", 1, true))
   end)
 
   it("a missing src/charm.lua: a clear error, exit 1", function()

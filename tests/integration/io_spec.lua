@@ -1,7 +1,7 @@
 -- What crosses the process boundary, byte for byte: big outputs, big
 -- stdin, hostile arguments, stdin when not fed, and inherited fds.
 
-local hookenv = require "tests.helpers.hookenv"
+local hookenv = require "helpers.hookenv"
 
 local juju = hookenv.juju()
 -- Over the socket the agent, not this process, starts the tool: which fds

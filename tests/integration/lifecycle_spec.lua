@@ -2,7 +2,7 @@
 -- children are the same after 1,000 calls as after the first one (the
 -- first call may open the agent connection, which is kept on purpose).
 
-local hookenv = require "tests.helpers.hookenv"
+local hookenv = require "helpers.hookenv"
 
 local juju = hookenv.juju()
 

@@ -1,7 +1,7 @@
 -- Secret content travels in private temporary files (KEY#file=PATH), never
 -- on the command line, and the files are gone when the call returns.
 
-local hookenv = require "tests.helpers.hookenv"
+local hookenv = require "helpers.hookenv"
 
 local juju = hookenv.juju()
 local SOCKET = hookenv.transport() == "socket"

@@ -1,6 +1,6 @@
 -- Over the agent socket only: what the fake agent logged about each RPC.
 
-local hookenv = require "tests.helpers.hookenv"
+local hookenv = require "helpers.hookenv"
 
 local juju = hookenv.juju()
 
@@ -93,5 +93,42 @@ describe_socket("the agent socket transport #integration", function()
     assert.equal(real, log[1].dir)
     assert.equal(real, log[2].dir)
     assert.is_true(log[2].stdin_set)
+  end)
+
+  it("a stale module instance never closes the state's connection (busted's insulation does this)", function()
+    hookenv.respond("is-leader", { stdout = "true\n" })
+    local r = hookenv.run({ "-e", [[
+      juju.is_leader()
+      package.loaded.juju = nil
+      local again = require "juju"
+      assert(again ~= juju, "a new module table")
+      assert(again.Error == juju.Error and again.json == juju.json, "one Error and json per state")
+      collectgarbage(); collectgarbage()
+      again.is_leader()
+      juju = nil
+      collectgarbage(); collectgarbage()
+      again.is_leader()
+    ]] })
+    assert.equal("", r.stderr)
+    assert.equal(0, r.code)
+    local log = hookenv.agent_log_since(mark)
+    assert.equal(3, #log)
+    -- one connection for all three calls: no reconnect after a collection
+    assert.equal(log[1].conn, log[2].conn)
+    assert.equal(log[1].conn, log[3].conn)
+  end)
+
+  it("the same holds for juju.so in a stock lua5.4 (this process)", function()
+    hookenv.respond("is-leader", { stdout = "true\n" })
+    juju.is_leader()
+    package.loaded.juju = nil
+    local again = require "juju"
+    collectgarbage()
+    collectgarbage()
+    again.is_leader()
+    package.loaded.juju = juju
+    local log = hookenv.agent_log_since(mark)
+    assert.equal(2, #log)
+    assert.equal(log[1].conn, log[2].conn)
   end)
 end)

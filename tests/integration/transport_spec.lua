@@ -2,7 +2,7 @@
 -- socket is not usable. These set their own environment per run, so they
 -- run the same whichever transport the rest of the suite is using.
 
-local hookenv = require "tests.helpers.hookenv"
+local hookenv = require "helpers.hookenv"
 
 local FALLBACK_NOTE = "agent socket .* unreachable"
 

@@ -197,7 +197,8 @@ local cases = {
   { "secret_set metadata only", function() juju.secret_set("secret:abc") end,
     { "secret-set", "--owner", "application", "secret:abc" } },
   { "secret_set options before --owner and ID", function()
-      juju.secret_set("secret:abc", { label = "l", description = "d", expire = "72h", rotate = "daily", owner = "unit" })
+      juju.secret_set("secret:abc",
+        { label = "l", description = "d", expire = "72h", rotate = "daily", owner = "unit" })
     end, { "secret-set", "--label", "l", "--description", "d", "--expire", "72h", "--rotate", "daily",
            "--owner", "unit", "secret:abc" } },
 

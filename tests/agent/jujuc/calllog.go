@@ -10,7 +10,8 @@ import (
 // CallRecord is one line of the call log, for tests that check what the
 // client under test actually sent.
 type CallRecord struct {
-	Seq      uint64   `json:"seq"` // call counter, starting at 1 (not the RPC Seq)
+	Seq      uint64   `json:"seq"`  // call counter, starting at 1 (not the RPC Seq)
+	Conn     uint64   `json:"conn"` // the connection it came on, from 1
 	Context  string   `json:"context"`
 	Dir      string   `json:"dir"`
 	Command  string   `json:"command"`

@@ -34,6 +34,7 @@ type Server struct {
 	cfg   Config
 	mu    sync.Mutex // serialises calls, as Juju's Jujuc.mu does
 	calls uint64     // guarded by mu
+	conns uint64     // connections accepted so far, guarded by mu
 	log   *callLog
 }
 
@@ -71,8 +72,12 @@ func (s *Server) Serve(l net.Listener) error {
 // to drop for CloseOnCall.
 func (s *Server) ServeConn(conn net.Conn) {
 	dc := &dropConn{Conn: conn}
+	s.mu.Lock()
+	s.conns++
+	id := s.conns
+	s.mu.Unlock()
 	srv := rpc.NewServer()
-	if err := srv.Register(&Jujuc{server: s, conn: dc}); err != nil {
+	if err := srv.Register(&Jujuc{server: s, conn: dc, id: id}); err != nil {
 		// Only possible if Jujuc's method set is broken: a programming error.
 		panic(err)
 	}
@@ -84,6 +89,7 @@ func (s *Server) ServeConn(conn net.Conn) {
 type Jujuc struct {
 	server *Server
 	conn   *dropConn
+	id     uint64 // which connection, from 1, for the call log
 }
 
 // Main runs one hook command, with Juju's validation and error strings.
@@ -93,6 +99,7 @@ func (j *Jujuc) Main(req Request, resp *ExecResponse) error {
 	defer s.mu.Unlock()
 	s.calls++
 	rec := newCallRecord(s.calls, req)
+	rec.Conn = j.id
 
 	err := s.handle(j.conn, req, resp, rec)
 	if err != nil {

@@ -1,0 +1,128 @@
+-- The embedding: Lua modules under LUA_DIR are compiled into build/dispatch
+-- and build/juju.so alike, installed by luaopen_juju as package.preload
+-- loaders that compile a module on its first require; removing a file
+-- removes it from the next build. Builds a private copy with a probe
+-- module (LUA_DIR and B pointed at a temporary directory), so it runs once,
+-- in the exec pass.
+
+local hookenv = require "helpers.hookenv"
+
+local quote = hookenv.quote
+local describe_once = hookenv.transport() == "exec" and describe or pending
+
+local PROBE = [[
+PROBE_LOADS = (PROBE_LOADS or 0) + 1
+local M = { name = ..., file = select(2, ...) }
+function M.fail()
+  error("probe failure")
+end
+return M
+]]
+
+describe_once("modules embedded from LUA_DIR #integration", function()
+  local tmp, build
+
+  local function make(...)
+    local args = { "make", "-s", "B=" .. quote(build), "LUA_DIR=" .. quote(tmp .. "/lua") }
+    for _, target in ipairs { ... } do args[#args + 1] = quote(target) end
+    local log = tmp .. "/make.log"
+    local ok = os.execute(table.concat(args, " ") .. " >" .. quote(log) .. " 2>&1")
+    assert(ok, "make failed:\n" .. (hookenv.read_file(log) or ""))
+  end
+
+  local function dispatch(code, env)
+    return hookenv.run({ "-e", code }, { program = build .. "/dispatch", env = env })
+  end
+
+  local function stock_lua(code)
+    return hookenv.run({ "-e", code }, {
+      program = "lua5.4",
+      env = { JUJU_CPATH = build .. "/?.so", LD_PRELOAD = os.getenv("LD_PRELOAD") or false },
+    })
+  end
+
+  setup(function()
+    tmp = hookenv.tmpdir()
+    build = tmp .. "/build"
+    hookenv.sh("mkdir -p " .. quote(tmp .. "/lua/juju") .. " " .. quote(tmp .. "/lua/probe"))
+    hookenv.write_file(tmp .. "/lua/juju/probe.lua", PROBE)
+    hookenv.write_file(tmp .. "/lua/probe/init.lua", PROBE)
+    make(build .. "/dispatch", build .. "/juju.so")
+  end)
+
+  teardown(function()
+    hookenv.rmtree(tmp)
+  end)
+
+  it("dispatch has a preload loader for each, compiling a module only when required", function()
+    local r = dispatch([[
+      assert(type(package.preload["juju.probe"]) == "function")
+      assert(type(package.preload["probe"]) == "function")
+      assert(PROBE_LOADS == nil, "compiled before it was required")
+      local p = require "juju.probe"
+      assert(PROBE_LOADS == 1 and require("juju.probe") == p and PROBE_LOADS == 1)
+      local ok, err = pcall(p.fail)
+      print(p.name, require("probe").name, err)
+    ]])
+    assert.equal("", r.stderr)
+    assert.equal(0, r.code)
+    local name, pkg, err = r.stdout:match("^(%S+)\t(%S+)\t(.*)\n$")
+    assert.equal("juju.probe", name)
+    assert.equal("probe", pkg)
+    -- errors and tracebacks name the embedded file and line
+    assert.matches("lua/juju/probe.lua:4: probe failure", err, 1, true)
+  end)
+
+  it("juju.so carries the same modules, found even before require 'juju'", function()
+    local r = stock_lua([[
+      package.cpath = os.getenv("JUJU_CPATH") .. ";" .. package.cpath
+      local p = require "juju.probe"
+      assert(package.loaded.juju, "the juju module was loaded first")
+      print(p.name, require("probe").name, PROBE_LOADS)
+    ]])
+    assert.equal("", r.stderr)
+    assert.equal("juju.probe\tprobe\t2\n", r.stdout)
+  end)
+
+  it("the embedded module wins over a charm file of the same name, in both builds", function()
+    local charm = tmp .. "/charm"
+    hookenv.sh("mkdir -p " .. quote(charm .. "/src/juju"))
+    hookenv.write_file(charm .. "/src/juju/probe.lua", 'return { name = "shadow" }\n')
+    local r = dispatch('print(require("juju.probe").name)', { JUJU_CHARM_DIR = charm })
+    assert.equal("juju.probe\n", r.stdout)
+    r = stock_lua(([[
+      package.cpath = os.getenv("JUJU_CPATH") .. ";" .. package.cpath
+      package.path = %q .. "/src/?.lua;" .. package.path
+      require "juju"
+      print(require("juju.probe").name)
+    ]]):format(charm))
+    assert.equal("juju.probe\n", r.stdout)
+  end)
+
+  it("a module file removed is gone from the next build", function()
+    assert(os.remove(tmp .. "/lua/probe/init.lua"))
+    make(build .. "/dispatch")
+    local r = dispatch([[
+      assert(package.preload["probe"] == nil, "probe is still embedded")
+      assert(package.preload["juju.probe"])
+      print(pcall(require, "probe"))
+    ]])
+    assert.equal("", r.stderr)
+    assert.matches("^false\tmodule 'probe' not found", r.stdout)
+  end)
+
+  it("a module named juju, or that does not compile, fails the build", function()
+    local function embed(root, file, text)
+      hookenv.sh("mkdir -p " .. quote(root .. "/" .. file:match("^(.*)/")))
+      hookenv.write_file(root .. "/" .. file, text)
+      return hookenv.run({ "tools/embed.lua", tmp .. "/out.c", "--", root, root .. "/" .. file },
+        { program = "lua5.4" })
+    end
+    local r = embed(tmp .. "/bad1", "juju/init.lua", "return {}\n")
+    assert.equal(1, r.code)
+    assert.matches("module name 'juju' cannot be embedded", r.stderr, 1, true)
+    r = embed(tmp .. "/bad2", "juju/broken.lua", "return {\n")
+    assert.equal(1, r.code)
+    assert.matches("broken.lua:2:", r.stderr, 1, true)
+  end)
+end)
