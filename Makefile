@@ -46,7 +46,7 @@ B := build
 A := $(B)/asan
 
 BUILD_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 lua-cjson-dev
-TEST_PKGS  := $(BUILD_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-yaml \
+TEST_PKGS  := $(BUILD_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-markdown lua-yaml \
               golang-go clang libclang-rt-14-dev valgrind
 
 .PHONY: all deps deps-test need-build-deps test check demo check-c check-go check-lua \

@@ -8,7 +8,9 @@
  * reply reader that finds the net/rpc Response header and the ExecResponse
  * body fields by name. Every length from the wire is checked before it is
  * trusted; hostile input is an error, never a crash or a huge allocation.
- * See ../shared/reference/juju-hook-tools.md section 2.6.
+ * The wire format is Go's encoding/gob as its package documentation
+ * describes it; the messages are net/rpc's Request/Response headers and
+ * Juju's jujuc Request/ExecResponse (juju/worker/uniter/runner/jujuc).
  */
 #ifndef DISPATCH_GOB_H
 #define DISPATCH_GOB_H

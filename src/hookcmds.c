@@ -1,9 +1,9 @@
 /*
  * hookcmds.c - the table of hook commands (see hookcmds.h) and its check.
  *
- * Argument order and defaults are ops.hookcmds's
- * (../shared/reference/ops-hookcmds.md 1.2); the values Juju accepts are
- * Juju 3.6's (juju-hook-tools.md 4).
+ * Argument order and defaults are those of Canonical's ops.hookcmds; the
+ * values Juju accepts are Juju 3.6's (its jujuc commands' flag checks).
+ * src/juju.luadoc documents each command for charm authors.
  */
 #include "hookcmds.h"
 

@@ -180,27 +180,25 @@ static int relation_id_text(const char *s)
     return 1;
 }
 
-/* A Go duration as time.ParseDuration takes it, positive: "24h", "1h30m",
- * "1.5h", "300ms". */
+/* A Go duration as time.ParseDuration takes it, and positive: "24h",
+ * "1h30m", "1.5h", "300ms"; not "0s", "-1h" or "3d". */
 static int go_duration(const char *s)
 {
     static const char *const units[] = {"ns", "us", "\xc2\xb5s", "ms", "s", "m", "h", NULL};
+    int nonzero = 0;
     if (*s == '+')
         s++;
-    if (strcmp(s, "0") == 0 || *s == '\0')
-        return 0;   /* zero is not a time to expire at */
+    if (*s == '\0')
+        return 0;
     while (*s) {
         int digits = 0;
-        while (isdigit((unsigned char)*s)) {
-            s++;
-            digits++;
-        }
-        if (*s == '.') {
-            s++;
-            while (isdigit((unsigned char)*s)) {
-                s++;
-                digits++;
+        for (int dot = 0; isdigit((unsigned char)*s) || (*s == '.' && !dot); s++) {
+            if (*s == '.') {
+                dot = 1;
+                continue;
             }
+            digits++;
+            nonzero |= *s != '0';
         }
         if (digits == 0)
             return 0;
@@ -215,7 +213,7 @@ static int go_duration(const char *s)
             return 0;
         s += strlen(*u);
     }
-    return 1;
+    return nonzero;
 }
 
 /* What Juju's --expire takes: RFC 3339, 2006-01-02T15:04:05, or a Go
@@ -226,7 +224,9 @@ static int expire_text(const char *s)
     int64_t secs;
     int32_t usec;
     int frac;
-    if (len >= 19 && s[10] == 'T' && rfc3339_parse(s, len, &secs, &usec, &frac) == 0)
+    /* Go's RFC 3339 layout wants an upper-case T and Z */
+    if (len >= 19 && s[10] == 'T' && strchr(s, 'z') == NULL &&
+        rfc3339_parse(s, len, &secs, &usec, &frac) == 0)
         return 1;
     if (len == 19 && s[10] == 'T') {
         static const char layout[] = "dddd-dd-ddTdd:dd:dd";
@@ -370,7 +370,9 @@ static void collect_params(lua_State *L, struct call *k)
     int opts = 0;
     int npos_given = c->npos;
 
-    for (int i = 0; i < c->npos && i < top; i++) {
+    /* (only for a command that has options: elsewhere a table is just a
+     * wrong argument) */
+    for (int i = 0; i < c->npos && i < top && np > c->npos; i++) {
         const struct param *p = &c->params[i];
         if (lua_type(L, i + 1) == LUA_TTABLE && p->type != T_TABLE && !p->required) {
             opts = i + 1;
@@ -577,6 +579,14 @@ static void step_content(lua_State *L, struct call *k, int p)
 {
     if (!given(L, k, p))
         return;
+    /* An optional content (secret_set's) that is empty changes no content. */
+    if (!k->c->params[p].required) {
+        lua_pushnil(L);
+        int empty = lua_next(L, k->base + p) == 0;
+        lua_settop(L, empty ? lua_gettop(L) : lua_gettop(L) - 2);
+        if (empty)
+            return;
+    }
     marshal_param(L, k, p, "secret_content");
     int list = lua_gettop(L);
 
@@ -662,8 +672,13 @@ static void step_port(lua_State *L, struct call *k, int p)
 /* -r ID, or -r ENDPOINT:ID when the endpoint is given separately. */
 static void step_ref(lua_State *L, struct call *k, const struct step *s)
 {
-    if (!given(L, k, s->p))
+    if (!given(L, k, s->p)) {
+        if (given(L, k, s->p2))
+            argerr(L, k->c, argn_of(k, s->p2),
+                   "'endpoint' is only used with a relation id (Juju takes the hook's "
+                   "relation when there is none)");
         return;
+    }
     argv_lit(L, k, "-r");
     int id = k->base + s->p;
     if (given(L, k, s->p2)) {
@@ -882,9 +897,9 @@ static void runner_slots(lua_State *L, const struct hookcmd *c)
         return;
     }
     lua_Integer code;
-    if (!lua_isinteger(L, r))
+    if (!to_integer(L, r))
         luaL_error(L, "juju runner must return an integer returncode for %s, got %s", c->cmd,
-                   luaL_typename(L, r));
+                   describe(L, r));
     code = lua_tointeger(L, r);
     if (code < -255 || code > 255)
         luaL_error(L, "juju runner returned returncode %I for %s: want an exit status "

@@ -401,10 +401,11 @@ function M.flatten_results(results)
   return args
 end
 
---- Storage counts as sorted `name=N` arguments.
+--- Storage counts as sorted `name=N` arguments (at least one, each N >= 1).
 function M.storage_counts(counts)
   local keys, err = sorted_keys(counts)
   if not keys then return nil, err end
+  if #keys == 0 then return nil, "give at least one storage name and count" end
   local args = {}
   for i, k in ipairs(keys) do
     if k:find("[=%z]") then
@@ -413,6 +414,9 @@ function M.storage_counts(counts)
     local n = counts[k]
     if math.type(n) ~= "integer" and not (type(n) == "number" and tointeger(n)) then
       return nil, string.format("count of '%s' must be an integer, got %s", shown(k), type(n))
+    end
+    if tointeger(n) < 1 then
+      return nil, string.format("count of '%s' must be at least 1, got %d", shown(k), tointeger(n))
     end
     args[i] = k .. "=" .. tointeger(n)
   end

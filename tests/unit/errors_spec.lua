@@ -1,5 +1,5 @@
 -- juju.Error: non-zero exits, signals, commands that cannot start, and
--- output that is not JSON (API.md "Errors", decisions.md "Errors").
+-- output that is not JSON (the juju.Error fields in src/juju.luadoc).
 
 local juju = require "juju"
 local recorder = require "helpers.recorder"
@@ -145,6 +145,19 @@ describe("juju.Error #unit", function()
   end)
 
   describe("output that is not valid JSON", function()
+    it("says 'empty output' plainly when there was none", function()
+      rec:on("config-get", 0, "", "")
+      local err = raised(juju.config_get)
+      assert.equal("empty output (JSON was expected)", err.message)
+      assert.equal("command [config-get --format=json] exited with status 0: empty output (JSON was expected)",
+        tostring(err))
+    end)
+
+    it("says where the JSON went wrong", function()
+      rec:on("config-get", 0, '{"a": tru}', "")
+      assert.equal("output is not valid JSON (invalid literal at byte 7 ('t'))", raised(juju.config_get).message)
+    end)
+
     local bad = {
       ["smart format instead of JSON"] = "True\n",
       ["truncated object"] = '{"a":',

@@ -110,7 +110,8 @@ describe("Juju's rules, checked before anything runs #unit", function()
         assert.same(ok, rec:last().argv[3])
       end
       rec.calls = {}
-      for _, bad in ipairs { "3d", "tomorrow", "", "h", "-1h", "2025-12-31", "0" } do
+      for _, bad in ipairs { "3d", "tomorrow", "", "h", "-1h", "2025-12-31", "0", "0s", "0.0h", "1.2.3h",
+                             "2025-12-31T23:59:59z" } do
         refused(function() juju.secret_add({ password = "x" }, { expire = bad }) end, "Go duration")
       end
     end)
@@ -129,6 +130,24 @@ describe("Juju's rules, checked before anything runs #unit", function()
       refused(function() juju.open_port("sctp", 80) end, "tcp, udp or icmp")
       refused(function() juju.open_port("tcp") end, "'port' is required")
       refused(function() juju.close_port(nil, nil, { to_port = 80 }) end, "protocol or a port")
+    end)
+  end)
+
+  describe("arguments that would do nothing, or something else", function()
+    it("an endpoint without a relation id", function()
+      refused(function() juju.relation_get { endpoint = "db" } end, "only used with a relation id")
+      refused(function() juju.relation_set({ a = "b" }, { endpoint = "db" }) end, "relation id")
+    end)
+
+    it("storage_add with no storage, or a count below 1", function()
+      refused(function() juju.storage_add {} end, "at least one")
+      refused(function() juju.storage_add { data = 0 } end, "at least 1")
+      refused(function() juju.storage_add { data = -2 } end, "at least 1")
+    end)
+
+    it("a table where a function takes no options", function()
+      refused(function() juju.action_fail {} end, "'message' must be a string")
+      refused(function() juju.action_get { key = "x" } end, "'key' must be a string")
     end)
   end)
 
@@ -169,9 +188,10 @@ describe("Juju's rules, checked before anything runs #unit", function()
       end
     end)
 
-    it("secret_add{} is an error; so is an empty content for secret_set", function()
+    it("secret_add{} is an error; an empty content for secret_set changes metadata only", function()
       refused(function() juju.secret_add {} end, "must not be empty")
-      refused(function() juju.secret_set("secret:a", { content = {} }) end, "must not be empty")
+      juju.secret_set("secret:a", { content = {}, label = "l" })
+      assert.same({ "secret-set", "--label", "l", "--owner", "application", "secret:a" }, rec:last().argv)
     end)
 
     it("a key too long for a file name names the argument it came in", function()
@@ -210,7 +230,9 @@ describe("the runner's return codes #unit", function()
     end
   end)
 
-  it("a float or a string returncode is refused too", function()
+  it("a whole float is taken as the integer; a fraction, a string or a boolean is refused", function()
+    juju.set_runner(function() return 0.0, "true\n", "" end)
+    assert.is_true(juju.is_leader())
     for _, code in ipairs { 1.5, "0", true } do
       local ok, err = with_code(code)
       assert.is_false(ok)

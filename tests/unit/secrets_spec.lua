@@ -1,7 +1,6 @@
 -- Secret content travels as KEY#file=PATH arguments: one 0600 file per key
 -- in a fresh 0700 directory that is gone after the call, error or not; the
--- value never appears on the command line or in errors (decisions.md
--- "Values", reference/ops-hookcmds.md 1.4).
+-- value never appears on the command line or in errors.
 
 local juju = require "juju"
 local recorder = require "helpers.recorder"
