@@ -6,6 +6,7 @@
 #include "json_decode.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lauxlib.h"
@@ -357,15 +358,18 @@ static int parse_object(struct parser *p, int depth)
     }
 }
 
+/* depth: the arrays and objects around the value. One more would be past
+ * JSON_MAX_DEPTH, the encoder's limit too (what decodes encodes again). */
 static int parse_value(struct parser *p, int depth)
 {
-    if (depth > JSON_MAX_DEPTH)
-        return fail(p, "nested too deeply");
     luaL_checkstack(p->L, 4, "JSON nested too deeply");
     skip_space(p);
     if (p->pos >= p->len)
         return fail(p, "unexpected end of input");
-    switch (p->s[p->pos]) {
+    char c = p->s[p->pos];
+    if ((c == '{' || c == '[') && depth >= JSON_MAX_DEPTH)
+        return fail(p, "nested too deeply");
+    switch (c) {
     case '{':
         if (!parse_object(p, depth)) {
             lua_pop(p->L, 1);
@@ -396,10 +400,22 @@ static int parse_value(struct parser *p, int depth)
         push_null(p);
         return 1;
     default:
-        if (p->s[p->pos] == '-' || is_digit(p->s[p->pos]))
+        if (c == '-' || is_digit(c))
             return parse_number(p);
         return fail(p, "unexpected character");
     }
+}
+
+/* "<why> at byte 12 ('x')", or "(0xc3)" for a byte that is not printable
+ * ASCII: the message stays valid UTF-8, so it can be logged and sent on. */
+static void push_at_byte(lua_State *L, const char *why, size_t pos, unsigned char c)
+{
+    char shown[8];
+    if (c >= 0x20 && c < 0x7F)
+        snprintf(shown, sizeof shown, "'%c'", c);
+    else
+        snprintf(shown, sizeof shown, "0x%02x", c);
+    lua_pushfstring(L, "%s at byte %I (%s)", why, (LUAI_UACINT)pos + 1, shown);
 }
 
 int json_decode(lua_State *L, const char *s, size_t len, const struct json_decode_opts *opts)
@@ -421,8 +437,7 @@ int json_decode(lua_State *L, const char *s, size_t len, const struct json_decod
     if (len == 0)
         lua_pushliteral(L, "empty input");
     else if (p.error_pos < len)
-        lua_pushfstring(L, "%s at byte %d ('%c')", p.error, (int)p.error_pos + 1,
-                        (unsigned char)s[p.error_pos] >= 0x20 ? s[p.error_pos] : '?');
+        push_at_byte(L, p.error, p.error_pos, (unsigned char)s[p.error_pos]);
     else
         lua_pushfstring(L, "%s at the end of the input", p.error);
     return 0;

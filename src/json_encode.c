@@ -8,6 +8,7 @@
  */
 #include "json_encode.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,14 +57,44 @@ static int problem(struct encoder *e, int depth, const char *why, const char *de
     return -1;
 }
 
+/* %g takes an exponent once the point would be `prec` digits or more in;
+ * for a large number with many digits, writing them out is shorter:
+ * "123456789012345680.0", not "1.2345678901234568e+17". Rewrites buf
+ * (n bytes, one %g text) so when that is strictly shorter; the new length. */
+static int write_out_if_shorter(char *buf, int n)
+{
+    char *e = strchr(buf, 'e');
+    if (e == NULL || e[1] != '+')
+        return n;
+    int exp = atoi(e + 2);
+    char digits[24];
+    int nd = 0;
+    for (const char *p = buf; p < e && nd < (int)sizeof digits; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[nd++] = *p;
+    int neg = buf[0] == '-';
+    int plain = neg + exp + 1 + 2;   /* the digits, zeros up to the point, ".0" */
+    if (plain >= n || exp + 1 < nd)
+        return n;
+    char *q = buf + neg;
+    for (int i = 0; i <= exp; i++)
+        *q++ = i < nd ? digits[i] : '0';
+    memcpy(q, ".0", 3);
+    return plain;
+}
+
 int json_format_float(double x, char *buf, size_t size)
 {
     if (!isfinite(x) || size < 32)
         return -1;
     int n = 0;
-    /* 15 significant digits always read back to themselves; 17 always
-     * identify the double. Take the first that gives x back. */
-    for (int prec = 15; prec <= 17; prec++) {
+    /* A normal double is recovered from any decimal of up to 15 significant
+     * digits (DBL_DIG), so when %.15g reads back its text is the shortest
+     * (%g drops trailing zeros); else 16 or 17 digits, the correctly
+     * rounded text being the closest. Subnormals carry fewer digits: there
+     * the shortest may be shorter still ("5e-324"), so count up from 1. */
+    int prec = (fabs(x) >= DBL_MIN || x == 0) ? 15 : 1;
+    for (; prec <= 17; prec++) {
         n = snprintf(buf, size, "%.*g", prec, x);
         if (strtod(buf, NULL) == x)
             break;
@@ -73,6 +104,7 @@ int json_format_float(double x, char *buf, size_t size)
     for (char *p = buf; *p; p++)
         if (*p == ',')
             *p = '.';
+    n = write_out_if_shorter(buf, n);
     if (strpbrk(buf, ".eEn") == NULL && (size_t)n + 2 < size) {
         buf[n++] = '.';
         buf[n++] = '0';
@@ -202,6 +234,11 @@ static int encode_object(lua_State *L, struct encoder *e, int idx, size_t n, int
         k++;
     }
     qsort(keys, n, sizeof *keys, key_cmp);
+    /* a marked object's integer key 1 and string key "1" would both be "1" */
+    for (size_t i = 1; i < n; i++)
+        if (key_cmp(&keys[i - 1], &keys[i]) == 0)
+            return problem(e, depth, "an object with a key both as integer and as string:",
+                           keys[i].s);
 
     put(L, e, "{", 1);
     for (size_t i = 0; i < n; i++) {
