@@ -58,7 +58,9 @@ static void l_message(const char *msg)
     fflush(stderr);
 }
 
-/* Message handler: turn any error value into text and add a traceback. */
+/* Message handler: turn any error value into text and add a traceback,
+ * unless the text has one already (an error the framework caught at its
+ * origin, to fail an action there, and raised again). */
 static int msghandler(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
@@ -67,6 +69,10 @@ static int msghandler(lua_State *L)
             msg = lua_tostring(L, -1);
         else
             msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    if (strstr(msg, "\nstack traceback:\n") != NULL) {
+        lua_pushstring(L, msg);
+        return 1;
     }
     luaL_traceback(L, L, msg, 1);
     return 1;
@@ -204,14 +210,27 @@ static int run_hook(lua_State *L, const char *argv0)
     lua_pushfstring(L, "%s/src/charm.lua", root);
     int status = luaL_loadfile(L, lua_tostring(L, -1));
     lua_remove(L, -2);
-    if (status == LUA_OK) {
-        lua_pushstring(L, event);
-        lua_pushstring(L, dpath);
-        status = docall(L, 2, 0);
-    } else {
+    if (status != LUA_OK) {
         /* add where we looked, keep Lua's reason */
         lua_pushfstring(L, "cannot load the charm: %s", lua_tostring(L, -1));
         lua_remove(L, -2);
+    } else {
+        lua_pushstring(L, event);
+        lua_pushstring(L, dpath);
+        status = docall(L, 2, 1);
+    }
+    if (status == LUA_OK && !lua_isnil(L, -1)) {
+        /* it returned a charm: the framework runs it for the event */
+        int charm = lua_gettop(L);
+        lua_getglobal(L, "require");
+        lua_pushliteral(L, "juju.charm");
+        status = docall(L, 1, 1);
+        if (status == LUA_OK) {
+            lua_getfield(L, -1, "main");
+            lua_pushvalue(L, charm);
+            lua_pushstring(L, dpath);
+            status = docall(L, 2, 0);
+        }
     }
     if (status != LUA_OK) {
         const char *msg = lua_tostring(L, -1);

@@ -1,0 +1,93 @@
+--- Argument checks for the framework: programming mistakes are raised at
+-- the charm's line, not the framework's.
+--
+-- Not part of the public API (not in `make doc`).
+-- @module juju.private.check
+-- @local
+
+local M = {}
+
+local type, tostring, error, getinfo = type, tostring, error, debug.getinfo
+
+--- Is this chunk the framework's own (embedded as "@lua/juju/...")?
+local function is_framework(source)
+  return source:find("^@lua/juju/") ~= nil
+end
+
+--- Raise msg, blaming the first frame outside the framework (and outside
+-- C functions): the line of the charm that made the mistake.
+-- @tparam string msg
+function M.raise(msg)
+  local level = 2
+  local info = getinfo(level, "S")
+  while info and (info.what == "C" or is_framework(info.source)) do
+    level = level + 1
+    info = getinfo(level, "S")
+  end
+  error(msg, info and level or 1)
+end
+
+--- Check that argument n of fname has Lua type want ("table", "string",
+-- "function", ...); "?type" allows nil.
+-- @tparam int n
+-- @tparam string fname
+-- @param value
+-- @tparam string want
+function M.arg(n, fname, value, want)
+  local optional = want:sub(1, 1) == "?"
+  if optional then
+    if value == nil then return end
+    want = want:sub(2)
+  end
+  if type(value) ~= want then
+    M.raise(("bad argument #%d to '%s' (%s expected, got %s)"):format(
+      n, fname, want, value == nil and "no value" or type(value)))
+  end
+end
+
+--- Check an options table against a spec {key = "type"} ("number|string"
+-- for either); unknown keys and wrong types raise. Returns a shallow copy
+-- (or an empty table).
+-- @tparam int n the argument number of the options
+-- @tparam string fname
+-- @tparam ?table opts
+-- @tparam table spec
+-- @treturn table
+function M.options(n, fname, opts, spec)
+  if opts == nil then return {} end
+  M.arg(n, fname, opts, "table")
+  local copy = {}
+  for key, value in pairs(opts) do
+    local want = spec[key]
+    if want == nil then
+      M.raise(("bad option '%s' to '%s'"):format(tostring(key), fname))
+    end
+    local t, ok = type(value), false
+    for one in want:gmatch("[^|]+") do ok = ok or one == t end
+    if not ok then
+      M.raise(("bad option '%s' to '%s' (%s expected, got %s)"):format(key, fname, want, t))
+    end
+    copy[key] = value
+  end
+  return copy
+end
+
+--- A read-only view of a table: reads go through, writes raise at the
+-- charm's line with the given label ("config is read-only").
+-- @tparam table data
+-- @tparam string name the view's __name
+-- @tparam string label how the error names it
+-- @treturn table
+function M.readonly(data, name, label)
+  return setmetatable({}, {
+    __name = name,
+    __index = data,
+    __pairs = function() return next, data, nil end,
+    __len = function() return #data end,
+    __newindex = function(_, key)
+      M.raise(("%s is read-only (writing %s)"):format(label, tostring(key)))
+    end,
+  })
+end
+
+return M
