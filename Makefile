@@ -11,6 +11,11 @@
 #   make fuzz        the fuzzers, FUZZ_SECONDS each
 #   make doc         the API reference in build/doc
 #   make install     PREFIX=/usr/local DESTDIR= (stripped)
+#   make charm       pack charm-template/machine (or CHARM=dir) into
+#                    build/<name>.charm, no charmcraft (CHARM_OUT=dir,
+#                    CHARM_ARCH=amd64; needs lua-yaml and lua-filesystem)
+#   make new-charm NAME=my-charm DIR=../my-charm
+#                    a new charm directory from the template
 #
 # WERROR=1 turns warnings into errors (CI sets it). Tools and library paths
 # are variables: CC, LUA, BUSTED, LUACHECK, LDOC, GO, FUZZ_CC, LUA_INC,
@@ -268,6 +273,26 @@ demo: deps-test
 	@$(MAKE) --no-print-directory run-demo
 run-demo: all $(TEST_TOOLS)
 	$(TEST_ENV) tests/fixtures/demo-run
+
+# ---------------------------------------------------------------- charms
+# tools/pack.lua writes CHARM_OUT/<name>.charm (the name from CHARM's
+# charmcraft.yaml) holding a stripped copy of $(B)/dispatch.
+CHARM      ?= charm-template/machine
+CHARM_OUT  ?= $(B)
+CHARM_ARCH ?=
+.PHONY: charm new-charm
+$(B)/charm/dispatch: $(B)/dispatch
+	@mkdir -p $(@D)
+	$(STRIP) -o $@ $<
+charm: $(B)/charm/dispatch
+	@mkdir -p '$(CHARM_OUT)'
+	@t0=$$(date +%s%N); \
+	$(LUA) tools/pack.lua --charm '$(CHARM)' --dispatch $(B)/charm/dispatch --out-dir '$(CHARM_OUT)' \
+	  --tool-version 'dispatch-pack $(VERSION)' $(if $(CHARM_ARCH),--arch '$(CHARM_ARCH)') || exit 1; \
+	t1=$$(date +%s%N); echo "make charm: packed in $$(( (t1 - t0) / 1000000 )) ms"
+new-charm:
+	@test -n '$(NAME)' && test -n '$(DIR)' || { echo "usage: make new-charm NAME=my-charm DIR=../my-charm"; exit 2; }
+	@tools/new-charm '$(NAME)' '$(DIR)'
 
 # ---------------------------------------------------------------- misc
 doc: all
