@@ -94,21 +94,28 @@ agent_conn *agent_open(const char *address, char *err, size_t errlen)
         len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
     }
 
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect_retry(fd, (struct sockaddr *)&sa, len) != 0) {
+        say(err, errlen, "%s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    agent_conn *c = agent_adopt(fd);
+    if (c == NULL)
+        say(err, errlen, "out of memory");
+    return c;
+}
+
+agent_conn *agent_adopt(int fd)
+{
     agent_conn *c = calloc(1, sizeof *c);
     if (c == NULL || (c->types = gob_types_new()) == NULL) {
-        say(err, errlen, "out of memory");
         free(c);
+        close(fd);
         return NULL;
     }
-    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd < 0 || connect_retry(c->fd, (struct sockaddr *)&sa, len) != 0) {
-        say(err, errlen, "%s", strerror(errno));
-        if (c->fd >= 0)
-            close(c->fd);
-        c->fd = -1;
-        agent_close(c);
-        return NULL;
-    }
+    c->fd = fd;
     c->alive = 1;
     return c;
 }

@@ -30,6 +30,12 @@ struct agent_request {
 agent_conn *agent_open(const char *address, char *err, size_t errlen);
 
 /*
+ * Take over fd, an already connected stream socket (tests and the fuzzer use
+ * one end of a socketpair). NULL when memory ran out; fd is closed then.
+ */
+agent_conn *agent_adopt(int fd);
+
+/*
  * One Jujuc.Main call. Returns 0 with o filled: EXITED with the reply's
  * Code/Stdout/Stderr, or for an RPC error EXITED, code 1, stderr
  * "ERROR <message>\n". Returns -1 when the connection failed or the reply was

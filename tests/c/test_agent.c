@@ -1,16 +1,16 @@
 /*
  * test_agent.c - the agent socket client (src/agent.c) against real unix
- * sockets: a forked in-test server that reads our requests with the gob
- * decoder and answers with replies built like Go's net/rpc server, plus
- * hostile servers; and build/fake-agent (Go net/rpc) when $B has it.
- * The server child checks what it received and reports through its exit
- * status. The transport selection (src/transport.c) is tested here too,
- * with the same servers.
+ * sockets: a forked in-test server (tests/c/agentserver.h) that reads our
+ * requests with the gob decoder and answers with replies built like Go's
+ * net/rpc server, plus hostile servers; and build/fake-agent (Go net/rpc)
+ * when $B has it. The server child checks what it received and reports
+ * through its exit status. The transport selection (src/transport.c) is
+ * tested here too, with the same servers. agent_adopt is tested on a
+ * socketpair.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,180 +21,13 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agentserver.h"
 #include "ctest.h"
 #include "gob.h"
 #include "testutil.h"
 #include "transport.h"
 
 #define NEEDS_STDIN "hook tool requires stdin, none supplied"
-
-/* ---------------------------------------------------------------- server side */
-
-struct srv_conn {
-    int fd;
-    gob_types *types;
-    bytebuf buf;
-    size_t pos;
-    int header_defined, body_defined, error_defined;
-};
-
-struct req_seen {
-    int defs;
-    uint64_t seq;
-    char ctx[64], dir[256], cmd[64], token[64];
-    size_t nargs;
-    char args[4][64];
-    int stdin_set;
-    size_t stdin_len;
-    char stdin_head[64];
-};
-
-static void child_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "server: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    _exit(3);
-}
-
-static void copy_str(char *dst, size_t cap, const unsigned char *raw, size_t len)
-{
-    uint64_t n;
-    int pre = gob_get_uint(raw, len, &n);
-    if (pre <= 0 || n > len - (size_t)pre)
-        child_fail("bad string");
-    size_t m = n < cap - 1 ? (size_t)n : cap - 1;
-    memcpy(dst, raw + pre, m);
-    dst[m] = '\0';
-}
-
-static int on_field(void *ud, const char *name, int64_t type_id, const unsigned char *raw, size_t len)
-{
-    struct req_seen *r = ud;
-    uint64_t u = 0;
-    (void)type_id;
-    if (strcmp(name, "Seq") == 0) {
-        gob_get_uint(raw, len, &u);
-        r->seq = u;
-    } else if (strcmp(name, "ContextId") == 0) {
-        copy_str(r->ctx, sizeof r->ctx, raw, len);
-    } else if (strcmp(name, "Dir") == 0) {
-        copy_str(r->dir, sizeof r->dir, raw, len);
-    } else if (strcmp(name, "CommandName") == 0) {
-        copy_str(r->cmd, sizeof r->cmd, raw, len);
-    } else if (strcmp(name, "Token") == 0) {
-        copy_str(r->token, sizeof r->token, raw, len);
-    } else if (strcmp(name, "StdinSet") == 0) {
-        gob_get_uint(raw, len, &u);
-        r->stdin_set = (int)u;
-    } else if (strcmp(name, "Stdin") == 0) {
-        int pre = gob_get_uint(raw, len, &u);
-        r->stdin_len = (size_t)u;
-        copy_str(r->stdin_head, sizeof r->stdin_head, raw, len);
-        (void)pre;
-    } else if (strcmp(name, "Args") == 0) {
-        int pre = gob_get_uint(raw, len, &u);
-        r->nargs = (size_t)u;
-        size_t off = (size_t)pre;
-        for (size_t i = 0; i < r->nargs && i < 4; i++) {
-            uint64_t sl;
-            int p2 = gob_get_uint(raw + off, len - off, &sl);
-            copy_str(r->args[i], sizeof r->args[i], raw + off, len - off);
-            off += (size_t)p2 + (size_t)sl;
-        }
-    }
-    return 0;
-}
-
-/* Read one request (header + body). 0, or -1 at EOF before it started. */
-static int read_request(struct srv_conn *sc, struct req_seen *r)
-{
-    memset(r, 0, sizeof *r);
-    int values = 0;
-    while (values < 2) {
-        size_t len = 0;
-        int pre = gob_frame((unsigned char *)sc->buf.data + sc->pos, sc->buf.len - sc->pos, &len,
-                            NULL, 0);
-        if (pre < 0)
-            child_fail("bad frame");
-        if (pre == 0 || sc->buf.len - sc->pos < (size_t)pre + len) {
-            char tmp[65536];
-            ssize_t n = read(sc->fd, tmp, sizeof tmp);
-            if (n <= 0) {
-                if (values == 0 && sc->buf.len == sc->pos)
-                    return -1;
-                child_fail("EOF inside a request");
-            }
-            bytebuf_append(&sc->buf, tmp, (size_t)n);
-            continue;
-        }
-        char err[256];
-        int rc = gob_decode_message(sc->types, (unsigned char *)sc->buf.data + sc->pos + pre, len,
-                                    on_field, r, err, sizeof err);
-        if (rc < 0)
-            child_fail("decode: %s", err);
-        if (rc == 0)
-            r->defs++;
-        values += rc;
-        sc->pos += (size_t)pre + len;
-    }
-    return 0;
-}
-
-static void write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;   /* the client may have gone; that is its test */
-        c += w;
-        n -= (size_t)w;
-    }
-}
-
-/* Reply like Go's server: each type defined the first time it is needed. */
-static void reply(struct srv_conn *sc, uint64_t seq, int64_t code, const char *out,
-                  const char *err, const char *error)
-{
-    struct gob_reply r = { 0 };
-    r.code = code;
-    if (out)
-        bytebuf_append(&r.out, out, strlen(out));
-    if (err)
-        bytebuf_append(&r.err, err, strlen(err));
-    if (error)
-        bytebuf_append(&r.error, error, strlen(error));
-    bytebuf b = { 0 };
-    int *defined = error ? &sc->error_defined : &sc->body_defined;
-    gob_put_jujuc_reply(&b, 68, !sc->header_defined, error ? 70 : 69, !*defined, seq, &r);
-    sc->header_defined = 1;
-    *defined = 1;
-    write_all(sc->fd, b.data, b.len);
-    bytebuf_free(&b);
-    gob_reply_free(&r);
-}
-
-static void srv_accept(int lfd, struct srv_conn *sc)
-{
-    memset(sc, 0, sizeof *sc);
-    sc->fd = accept(lfd, NULL, NULL);
-    if (sc->fd < 0)
-        child_fail("accept: %s", strerror(errno));
-    sc->types = gob_types_new();
-}
-
-static void srv_close(struct srv_conn *sc)
-{
-    close(sc->fd);
-    gob_types_free(sc->types);
-    bytebuf_free(&sc->buf);
-}
-
-#define EXPECT(cond) do { if (!(cond)) child_fail("line %d: %s", __LINE__, #cond); } while (0)
 
 /* ---------------------------------------------------------------- scenarios */
 
@@ -337,57 +170,6 @@ static void sc_gone(int lfd)
 }
 
 /* ---------------------------------------------------------------- harness */
-
-struct server {
-    pid_t pid;
-    char addr[108];
-    char dir[64];
-};
-
-static int counter;
-
-static void start_server(struct server *s, int abstract, void (*fn)(int))
-{
-    memset(s, 0, sizeof *s);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    socklen_t len;
-    if (abstract) {
-        snprintf(s->addr, sizeof s->addr, "@dispatch-test-agent-%d-%d", (int)getpid(), counter++);
-        size_t n = strlen(s->addr);
-        memcpy(sa.sun_path + 1, s->addr + 1, n - 1);
-        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
-    } else {
-        snprintf(s->dir, sizeof s->dir, "/tmp/dispatch-agent-XXXXXX");
-        if (mkdtemp(s->dir) == NULL)
-            abort();
-        snprintf(s->addr, sizeof s->addr, "%s/agent.socket", s->dir);
-        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", s->addr);
-        len = sizeof sa;
-    }
-    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, len) != 0 || listen(lfd, 8) != 0)
-        abort();
-    fflush(NULL);
-    s->pid = fork();
-    if (s->pid == 0) {
-        fn(lfd);
-        _exit(0);
-    }
-    close(lfd);
-}
-
-/* The server child's verdict: 0 when everything it checked held. */
-static int finish_server(struct server *s)
-{
-    int status = 0;
-    while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (s->dir[0]) {
-        unlink(s->addr);
-        rmdir(s->dir);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 static const char *const cg_args[] = { "--format=json", "key" };
 static const struct agent_request config_get = {
@@ -590,6 +372,27 @@ TEST(open_errors)
     CHECK(agent_open("", err, sizeof err) == NULL);
     CHECK(agent_open(NULL, NULL, 0) == NULL);
     agent_close(NULL);
+}
+
+/* An already connected socket: the reply is waiting before the request
+ * goes out; the request arrives whole; closing closes the adopted fd. */
+TEST(adopt_a_connected_socket)
+{
+    int sv[2];
+    CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    struct srv_conn peer = { .fd = sv[1], .types = gob_types_new() };
+    reply(&peer, 0, 7, "adopted\n", NULL, NULL);
+    agent_conn *c = agent_adopt(sv[0]);
+    CHECK(c != NULL && agent_alive(c));
+    CHECK(call_gives(c, &config_get, 7, "adopted\n"));
+    struct req_seen r;
+    CHECK_EQ_INT(read_request(&peer, &r), 0);
+    CHECK(r.defs == 3 && r.seq == 0 && strcmp(r.cmd, "config-get") == 0);
+    CHECK(strcmp(r.ctx, "ctx-1") == 0 && strcmp(r.token, "tok") == 0);
+    agent_close(c);
+    CHECK_EQ_INT(read_request(&peer, &r), -1);   /* our end is closed */
+    CHECK_EQ_INT(fcntl(sv[0], F_GETFD), -1);
+    srv_close(&peer);
 }
 
 /* ---------------------------------------------------------------- transport */
@@ -871,6 +674,7 @@ int main(void)
     RUN(hostile_replies);
     RUN(peer_gone_is_not_sigpipe);
     RUN(open_errors);
+    RUN(adopt_a_connected_socket);
     RUN(against_go_fake_agent);
     RUN(transport_selection);
     RUN(transport_falls_back_once);

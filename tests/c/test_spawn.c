@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctest.h"
@@ -323,6 +324,64 @@ TEST(missing_program_not_started)
     outcome_free(&o);
 }
 
+/* With SIGCHLD ignored (or SA_NOCLDWAIT) the kernel reaps children itself
+ * and their status is lost: spawn_capture refuses before anything runs. */
+static void refused_with_sigchld(const struct sigaction *sa, const char *what)
+{
+    char dir[PATH_MAX], file[PATH_MAX], script[PATH_MAX + 16];
+    CHECK(make_tmpdir(dir, sizeof dir, "test_spawn") == 0);
+    pathf(file, "%s/ran", dir);
+    snprintf(script, sizeof script, "touch '%s'", file);
+    const char *argv[] = {"sh", "-c", script, NULL};
+
+    struct sigaction old;
+    CHECK_EQ_INT(sigaction(SIGCHLD, sa, &old), 0);
+    outcome o;
+    int rc = run(argv, NULL, 0, &o);
+    CHECK_EQ_INT(sigaction(SIGCHLD, &old, NULL), 0);
+
+    CHECK_EQ_INT(rc, -1);
+    CHECK_EQ_INT(o.kind, OUTCOME_NOT_STARTED);
+    CHECK_EQ_INT(o.code, ECHILD);
+    CHECK(strstr(o.message, "SIGCHLD") != NULL);
+    CHECK(strstr(o.message, "sh") != NULL);
+    CHECK_EQ_INT(o.out.len, 0);
+    CHECK_EQ_INT(o.err.len, 0);
+    if (rc != -1 || strstr(o.message, "SIGCHLD") == NULL)
+        fprintf(stderr, "  %s: rc %d, kind %d, message \"%s\"\n", what, rc, (int)o.kind,
+                o.message);
+    outcome_free(&o);
+    /* it did not run: nothing was touched (give a stray child a moment) */
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    CHECK(access(file, F_OK) != 0 && errno == ENOENT);
+
+    /* and with the disposition back, the same command runs */
+    struct sigaction now;
+    CHECK_EQ_INT(sigaction(SIGCHLD, NULL, &now), 0);
+    CHECK(now.sa_handler == old.sa_handler && (now.sa_flags & SA_NOCLDWAIT) == 0);
+    CHECK_EQ_INT(run(argv, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 0);
+    CHECK(access(file, F_OK) == 0);
+    outcome_free(&o);
+    remove_tree(dir);
+}
+
+TEST(sigchld_ignored_refused)
+{
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigemptyset(&ign.sa_mask);
+    refused_with_sigchld(&ign, "SIG_IGN");
+}
+
+TEST(sigchld_nocldwait_refused)
+{
+    struct sigaction nowait = {.sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT};
+    sigemptyset(&nowait.sa_mask);
+    refused_with_sigchld(&nowait, "SA_NOCLDWAIT");
+}
+
 TEST(not_executable_not_started)
 {
     char dir[PATH_MAX], path[PATH_MAX];
@@ -625,6 +684,8 @@ int main(int argc, char **argv)
     RUN_IF_WANTED(killed_by_signal);
     RUN_IF_WANTED(missing_program_not_started);
     RUN_IF_WANTED(not_executable_not_started);
+    RUN_IF_WANTED(sigchld_ignored_refused);
+    RUN_IF_WANTED(sigchld_nocldwait_refused);
     RUN_IF_WANTED(arguments_arrive_verbatim);
     RUN_IF_WANTED(environment_passed);
     RUN_IF_WANTED(stdin_is_dev_null_when_not_fed);
