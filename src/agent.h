@@ -1,7 +1,8 @@
 /*
  * agent.h - a client for the Juju unit agent's jujuc RPC (Go net/rpc + gob)
  * over a unix socket: one connection, many calls. Pure C: no lua.h.
- * See ../shared/reference/juju-hook-tools.md section 2.
+ * The socket, the calls and the stdin retry are those of Juju's unit agent
+ * (worker/uniter/runner/jujuc); the encoding is gob.h's.
  */
 #ifndef DISPATCH_AGENT_H
 #define DISPATCH_AGENT_H

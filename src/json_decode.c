@@ -434,7 +434,10 @@ int json_decode(lua_State *L, const char *s, size_t len, const struct json_decod
         fail(&p, "unexpected data after the value");
     }
     lua_settop(L, top);
-    if (len == 0)
+    size_t blank = 0;
+    while (blank < len && (s[blank] == ' ' || s[blank] == '\t' || s[blank] == '\n' || s[blank] == '\r'))
+        blank++;
+    if (blank == len)
         lua_pushliteral(L, "empty input");
     else if (p.error_pos < len)
         push_at_byte(L, p.error, p.error_pos, (unsigned char)s[p.error_pos]);

@@ -353,16 +353,45 @@ static int encode_value(lua_State *L, struct encoder *e, int idx, int depth)
 }
 
 /* Push "items[3].name" for the path to depth (the top value is unnamed). */
+/* Keys in the path as messages can carry them: valid UTF-8, printable,
+ * and not too long; anything else becomes '?'. */
+static void add_key(luaL_Buffer *b, const char *key, size_t len)
+{
+    size_t shown = 0;
+    for (size_t i = 0; i < len && shown < 64;) {
+        unsigned cp;
+        size_t n = utf8_decode((const unsigned char *)key + i, len - i, &cp);
+        if (n == 0 || cp < 0x20 || cp == 0x7F) {
+            luaL_addchar(b, '?');
+            i += n ? n : 1;
+        } else {
+            luaL_addlstring(b, key + i, n);
+            i += n;
+        }
+        shown++;
+    }
+    if (shown == 64 && len > 64)
+        luaL_addstring(b, "...");
+}
+
+/* Deepest part of a path a message names, then "...": a cycle would
+ * otherwise spell out 500 levels. */
+#define PATH_SHOWN 12
+
 static void push_path(lua_State *L, const struct encoder *e)
 {
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     for (int d = 1; d <= e->depth; d++) {
         const struct segment *s = &e->path[d];
+        if (d > PATH_SHOWN) {
+            luaL_addstring(&b, "...");
+            break;
+        }
         if (s->key != NULL) {
             if (d > 1)
                 luaL_addchar(&b, '.');
-            luaL_addlstring(&b, s->key, s->klen);
+            add_key(&b, s->key, s->klen);
         } else {
             lua_pushfstring(L, "[%I]", (LUAI_UACINT)s->index);
             luaL_addvalue(&b);
