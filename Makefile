@@ -74,7 +74,7 @@ need-build-deps:
 # ---------------------------------------------------------------- sources
 # C that talks to Lua; everything else in src/ is pure C (no lua.h) with its
 # own unit tests in tests/c.
-LUA_C    := src/main.c src/juju.c src/json_decode.c src/json_encode.c src/json.c src/embedded.c
+LUA_C    := src/main.c src/juju.c src/json_decode.c src/json_encode.c src/json.c src/embedded.c src/sys.c
 PURE_C   := $(filter-out $(LUA_C),$(wildcard src/*.c))
 MODULE_C := $(filter-out src/main.c,$(LUA_C))
 

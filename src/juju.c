@@ -49,6 +49,7 @@
 #include "json_encode.h"
 #include "outcome.h"
 #include "rfc3339.h"
+#include "sys.h"
 #include "transport.h"
 
 #ifndef DISPATCH_VERSION
@@ -1278,6 +1279,12 @@ int luaopen_juju(lua_State *L)
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     lua_insert(L, -2);
     lua_setfield(L, -2, "juju.json");
+    lua_pop(L, 1);
+
+    /* juju.sys (workload processes and files): only as require "juju.sys" */
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    sys_push_module(L);
+    lua_setfield(L, -2, "juju.sys");
     lua_pop(L, 1);
 
     /* The framework's modules, each compiled on its first require. */

@@ -38,6 +38,8 @@ typedef struct outcome {
     bytebuf out;        /* everything the command wrote to stdout */
     bytebuf err;        /* everything the command wrote to stderr */
     char message[512];  /* NOT_STARTED and LOST: a human sentence */
+    int timed_out;      /* 1 when spawn_run's timeout ended the command
+                           (kind says how it ended); 0 otherwise */
 } outcome;
 
 /*

@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <limits.h>
@@ -33,6 +34,15 @@
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
 #define HAVE_ADDCLOSEFROM 1
 #endif
+/* posix_spawn_file_actions_addchdir_np, in glibc 2.29. */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
+#define HAVE_ADDCHDIR 1
+#endif
+
+/* execvp's PATH when there is none. */
+#define DEFAULT_PATH "/bin:/usr/bin"
+/* Longest nap (ms) while a timed child that closed its outputs runs on. */
+#define MAX_NAP_MS 50
 
 static void close_fd(int *fd)
 {
@@ -112,6 +122,7 @@ static int drain_once(int fd, bytebuf *b)
 {
     if (bytebuf_reserve(b, READ_CHUNK) != 0)
         return -1;
+    b->data[b->len] = '\0'; /* NUL-terminated even when nothing comes */
     ssize_t n;
     do {
         n = read(fd, b->data + b->len, READ_CHUNK);
@@ -142,19 +153,90 @@ static int feed_once(int fd, const char *data, size_t len, size_t *off)
     return *off < len ? 1 : 0;
 }
 
+/* CLOCK_MONOTONIC in microseconds (milliseconds would let a deadline
+ * fire up to one early). */
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The running child, as the poll loop sees it. */
+struct child {
+    pid_t pid;
+    int group;         /* it leads a process group of its own: signal -pid */
+    int64_t deadline;  /* now_us() when its time is up; 0: no limit */
+    int64_t kill_at;   /* once SIGTERM went out: when SIGKILL follows (us) */
+    int stage;         /* 0 running, 1 SIGTERM sent, 2 SIGKILL sent */
+};
+
+static void signal_child(const struct child *c, int sig)
+{
+    kill(c->group ? -c->pid : c->pid, sig);
+}
+
+/* Has the child exited? Looked at without reaping it (WNOWAIT), so its pid,
+ * and the process group named after it, stay ours to signal. An error
+ * counts as exited: the blocking wait that follows reports it. */
+static int child_exited(pid_t pid)
+{
+    siginfo_t si;
+    int r;
+    do {
+        memset(&si, 0, sizeof si);
+        r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+    } while (r < 0 && errno == EINTR);
+    return r < 0 || si.si_pid != 0;
+}
+
 /*
  * The poll loop. fds are closed here as they finish. Returns 0 when stdout
- * and stderr both reached EOF, -1 with errno on a failure (ENOMEM included).
- * A stdin write error other than EPIPE just stops the feeding: the child's
- * output and exit status still say what happened.
+ * and stderr both reached EOF (and, with a deadline, the child has exited),
+ * or when the deadline and the grace after it ran out (then the child has
+ * been sent SIGKILL; o->timed_out is set from the first SIGTERM on); -1 with
+ * errno on a failure (ENOMEM included). A stdin write error other than
+ * EPIPE just stops the feeding: the child's output and exit status still
+ * say what happened.
  */
-static int pump(int *out_fd, int *err_fd, int *in_fd, const char *data, size_t len,
-                outcome *o)
+static int pump(struct child *c, int *out_fd, int *err_fd, int *in_fd, const char *data,
+                size_t len, outcome *o)
 {
     size_t off = 0;
+    int nap = 1;
     if (*in_fd >= 0 && len == 0)
         close_fd(in_fd);
-    while (*out_fd >= 0 || *err_fd >= 0) {
+    for (;;) {
+        int reading = *out_fd >= 0 || *err_fd >= 0;
+        /* Without a deadline the blocking waitpid after us does the rest. */
+        if (!reading && (c->deadline == 0 || child_exited(c->pid)))
+            break;
+        int wait_ms = -1;
+        if (c->deadline != 0) {
+            int64_t now = now_us();
+            if (c->stage == 0 && now >= c->deadline) {
+                o->timed_out = 1;
+                close_fd(in_fd);
+                signal_child(c, SIGTERM);
+                c->stage = 1;
+                c->kill_at = now + (int64_t)SPAWN_GRACE_MS * 1000;
+            }
+            if (c->stage == 1 && now >= c->kill_at) {
+                signal_child(c, SIGKILL);
+                c->stage = 2;
+                break; /* whatever still holds the pipes, we stop reading */
+            }
+            /* whole milliseconds, rounded up: poll never wakes us early */
+            int64_t left = ((c->stage == 0 ? c->deadline : c->kill_at) - now + 999) / 1000;
+            if (!reading && left > nap) {
+                /* the outputs are closed but the child runs on (maybe still
+                 * reading its stdin, which we keep feeding): look again
+                 * soon, then less often */
+                left = nap;
+                nap = nap * 2 > MAX_NAP_MS ? MAX_NAP_MS : nap * 2;
+            }
+            wait_ms = left > INT_MAX ? INT_MAX : (int)left;
+        }
         struct pollfd pfd[3];
         int *owner[3];
         nfds_t n = 0;
@@ -170,7 +252,7 @@ static int pump(int *out_fd, int *err_fd, int *in_fd, const char *data, size_t l
             pfd[n] = (struct pollfd){.fd = *in_fd, .events = POLLOUT};
             owner[n++] = in_fd;
         }
-        int r = poll(pfd, n, -1);
+        int r = n > 0 ? poll(pfd, n, wait_ms) : poll(NULL, 0, wait_ms);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -193,34 +275,68 @@ static int pump(int *out_fd, int *err_fd, int *in_fd, const char *data, size_t l
                 close_fd(fd);
         }
     }
-    /* The child closed both outputs but may still hold stdin open. */
+    /* The child closed both outputs (and, with a deadline, exited) but may
+     * still hold stdin open. */
     close_fd(in_fd);
     return 0;
 }
 
-/* Can prog be executed, looked up the way posix_spawnp does (the caller's
- * PATH, /bin:/usr/bin when unset)? 0 if so, else ENOENT or EACCES. */
-static int exec_lookup_error(const char *prog)
+/* The PATH in envp, or NULL. */
+static const char *env_path(const char *const envp[])
 {
-    struct stat st;
-    if (strchr(prog, '/') != NULL) {
-        if (stat(prog, &st) != 0)
-            return errno;
-        return (S_ISREG(st.st_mode) && access(prog, X_OK) == 0) ? 0 : EACCES;
+    for (size_t i = 0; envp[i] != NULL; i++)
+        if (strncmp(envp[i], "PATH=", 5) == 0)
+            return envp[i] + 5;
+    return NULL;
+}
+
+/* Is name (relative to base when it is relative and base is not NULL) an
+ * executable regular file? 0, or an errno. */
+static int check_exec(const char *name, const char *base)
+{
+    char full[PATH_MAX];
+    if (name[0] != '/' && base != NULL) {
+        int n = snprintf(full, sizeof full, "%s/%s", base, name);
+        if (n < 0 || (size_t)n >= sizeof full)
+            return ENAMETOOLONG;
+        name = full;
     }
-    const char *path = getenv("PATH");
+    struct stat st;
+    if (stat(name, &st) != 0)
+        return errno;
+    return (S_ISREG(st.st_mode) && access(name, X_OK) == 0) ? 0 : EACCES;
+}
+
+/*
+ * Look prog up the way execvp does: a name with a '/' as it is, else each
+ * directory of path in turn ("" is the current directory; NULL path is
+ * /bin:/usr/bin); relative results are checked from base (the child's
+ * working directory; NULL: ours). 0 with the name to exec in out (relative
+ * to the child's working directory, as the child will run it), else ENOENT,
+ * EACCES (found, but not an executable file) or ENAMETOOLONG.
+ */
+static int find_program(const char *prog, const char *path, const char *base, char *out,
+                        size_t size)
+{
+    if (strchr(prog, '/') != NULL) {
+        int n = snprintf(out, size, "%s", prog);
+        if (n < 0 || (size_t)n >= size)
+            return ENAMETOOLONG;
+        return check_exec(out, base);
+    }
     if (path == NULL)
-        path = "/bin:/usr/bin";
+        path = DEFAULT_PATH;
     int err = ENOENT;
     for (const char *dir = path;;) {
         const char *end = strchrnul(dir, ':');
-        char full[PATH_MAX];
-        int n = (end == dir) ? snprintf(full, sizeof full, "%s", prog) /* "" = cwd */
-                             : snprintf(full, sizeof full, "%.*s/%s", (int)(end - dir), dir, prog);
-        if (n > 0 && (size_t)n < sizeof full && stat(full, &st) == 0) {
-            if (S_ISREG(st.st_mode) && access(full, X_OK) == 0)
+        int n = (end == dir) ? snprintf(out, size, "%s", prog) /* "" = cwd */
+                             : snprintf(out, size, "%.*s/%s", (int)(end - dir), dir, prog);
+        if (n > 0 && (size_t)n < size) {
+            int e = check_exec(out, base);
+            if (e == 0)
                 return 0;
-            err = EACCES;
+            if (e != ENOENT && e != ENOTDIR)
+                err = EACCES;
         }
         if (*end == '\0')
             return err;
@@ -228,10 +344,37 @@ static int exec_lookup_error(const char *prog)
     }
 }
 
-/* Build the file actions and attributes, spawn; returns posix_spawnp's error
+/* Is dir a directory we can enter? 0, or an errno. */
+static int check_dir(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return errno;
+    if (!S_ISDIR(st.st_mode))
+        return ENOTDIR;
+    return access(dir, X_OK) == 0 ? 0 : errno;
+}
+
+static void bad_cwd(outcome *o, const char *name, const char *cwd, int err)
+{
+    not_started(o, name, err, NULL);
+    snprintf(o->message, sizeof o->message, "cannot run %s: cannot enter working directory %s (%s)",
+             name, cwd, strerror(err));
+}
+
+/* How to start the child: exec `file` (posix_spawn) or look argv[0] up on
+ * our PATH (posix_spawnp, when file is NULL). */
+struct start {
+    const char *file;
+    const char *const *argv;
+    const char *const *envp;
+    const char *cwd;
+    int group;
+};
+
+/* Build the file actions and attributes, spawn; returns posix_spawn's error
  * number (0 on success). Both objects are destroyed before returning. */
-static int start_child(pid_t *pid, const char *const argv[], const char *const envp[],
-                       int in_fd, int out_fd, int err_fd)
+static int start_child(pid_t *pid, const struct start *s, int in_fd, int out_fd, int err_fd)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -257,6 +400,13 @@ static int start_child(pid_t *pid, const char *const argv[], const char *const e
     if (err == 0)
         err = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 #endif
+    if (err == 0 && s->cwd != NULL) {
+#ifdef HAVE_ADDCHDIR
+        err = posix_spawn_file_actions_addchdir_np(&fa, s->cwd);
+#else
+        err = ENOSYS;
+#endif
+    }
 
     /* Default dispositions for every signal (SIG_IGN survives exec) and an
      * empty mask, whatever the host did to its own. */
@@ -267,14 +417,23 @@ static int start_child(pid_t *pid, const char *const argv[], const char *const e
         err = posix_spawnattr_setsigdefault(&attr, &all);
     if (err == 0)
         err = posix_spawnattr_setsigmask(&attr, &none);
+    short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+    if (s->group) {
+        /* a group of its own, so a timeout ends what it started too */
+        if (err == 0)
+            err = posix_spawnattr_setpgroup(&attr, 0);
+        flags |= POSIX_SPAWN_SETPGROUP;
+    }
     if (err == 0)
-        err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+        err = posix_spawnattr_setflags(&attr, flags);
 
     if (err == 0) {
         /* Whatever the host printed goes out before the child's output. */
         fflush(NULL);
-        err = posix_spawnp(pid, argv[0], &fa, &attr, (char *const *)argv,
-                           envp != NULL ? (char *const *)envp : environ);
+        char *const *argv = (char *const *)s->argv;
+        char *const *envp = s->envp != NULL ? (char *const *)s->envp : environ;
+        err = s->file != NULL ? posix_spawn(pid, s->file, &fa, &attr, argv, envp)
+                              : posix_spawnp(pid, argv[0], &fa, &attr, argv, envp);
     }
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
@@ -327,12 +486,23 @@ static void sigpipe_restore(sigpipe_guard *g)
 int spawn_capture(const char *const argv[], const char *const envp[],
                   const char *stdin_data, size_t stdin_len, outcome *o)
 {
+    const struct spawn_opts opts = {.envp = envp};
+    return spawn_run(argv, &opts, stdin_data, stdin_len, o);
+}
+
+int spawn_run(const char *const argv[], const struct spawn_opts *opts,
+              const char *stdin_data, size_t stdin_len, outcome *o)
+{
     int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, in_p[2] = {-1, -1};
     const char *name = (argv != NULL && argv[0] != NULL) ? argv[0] : "(null)";
+    const struct spawn_opts none = {.envp = NULL};
+    if (opts == NULL)
+        opts = &none;
 
     bytebuf_free(&o->out);
     bytebuf_free(&o->err);
     o->message[0] = '\0';
+    o->timed_out = 0;
     if (argv == NULL || argv[0] == NULL) {
         not_started(o, name, EINVAL, "no program given");
         return -1;
@@ -343,6 +513,25 @@ int spawn_capture(const char *const argv[], const char *const envp[],
         not_started(o, name, ECHILD,
                     "SIGCHLD is ignored in this process, so its exit status could not be read");
         return -1;
+    }
+    if (opts->cwd != NULL) {
+        int bad = check_dir(opts->cwd);
+        if (bad != 0) {
+            bad_cwd(o, name, opts->cwd, bad);
+            return -1;
+        }
+    }
+    /* The child's own PATH finds its program (posix_spawnp would use ours). */
+    struct start st = {.argv = argv, .envp = opts->envp, .cwd = opts->cwd,
+                       .group = opts->timeout_ms > 0};
+    char file[PATH_MAX];
+    if (opts->envp != NULL) {
+        int lookup = find_program(argv[0], env_path(opts->envp), opts->cwd, file, sizeof file);
+        if (lookup != 0) {
+            not_started(o, name, lookup, NULL);
+            return -1;
+        }
+        st.file = file;
     }
 
     if (make_pipe(out_p) != 0 || make_pipe(err_p) != 0 ||
@@ -365,25 +554,38 @@ int spawn_capture(const char *const argv[], const char *const envp[],
     }
 
     pid_t pid = -1;
-    int err = start_child(&pid, argv, envp, in_p[0], out_p[1], err_p[1]);
+    int64_t started = now_us();
+    int err = start_child(&pid, &st, in_p[0], out_p[1], err_p[1]);
     close_fd(&out_p[1]);
     close_fd(&err_p[1]);
     close_fd(&in_p[0]);
     if (err != 0) {
         close_pipes(out_p, err_p, in_p);
-        not_started(o, name, err, NULL);
+        /* the chdir fails with the same errno as a missing program would */
+        int bad = opts->cwd != NULL ? check_dir(opts->cwd) : 0;
+        if (bad != 0)
+            bad_cwd(o, name, opts->cwd, bad);
+        else if (err == ENOSYS && opts->cwd != NULL)
+            not_started(o, name, err, "a working directory needs glibc 2.29 or later");
+        else
+            not_started(o, name, err, NULL);
         return -1;
     }
     int watch = interrupt_watch_child(pid);
+    struct child child = {
+        .pid = pid,
+        .group = st.group,
+        .deadline = opts->timeout_ms > 0 ? started + (int64_t)opts->timeout_ms * 1000 : 0,
+    };
 
     sigpipe_guard guard = {.active = 0};
     if (in_p[1] >= 0)
         sigpipe_block(&guard);
-    int pumped = pump(&out_p[0], &err_p[0], &in_p[1], stdin_data, stdin_len, o);
+    int pumped = pump(&child, &out_p[0], &err_p[0], &in_p[1], stdin_data, stdin_len, o);
     int pump_errno = errno;
     close_pipes(out_p, err_p, in_p);
     if (pumped != 0)
-        kill(pid, SIGKILL); /* we can no longer take its output */
+        signal_child(&child, SIGKILL); /* we can no longer take its output */
 
     int status = 0;
     pid_t waited = wait_child(pid, &status);
@@ -421,8 +623,9 @@ int spawn_capture(const char *const argv[], const char *const envp[],
      * trace is exit status 127 with no output: then look the program up the
      * same way and report it as never started if it cannot be run. */
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && o->out.len == 0 &&
-        o->err.len == 0) {
-        int lookup = exec_lookup_error(argv[0]);
+        o->err.len == 0 && !o->timed_out) {
+        const char *path = opts->envp != NULL ? env_path(opts->envp) : getenv("PATH");
+        int lookup = find_program(argv[0], path, opts->cwd, file, sizeof file);
         if (lookup != 0) {
             not_started(o, name, lookup, NULL);
             return -1;

@@ -655,6 +655,415 @@ TEST(thousand_runs_leave_nothing_behind)
     CHECK_EQ_INT(errno, ECHILD);
 }
 
+/* ------------------------------------------------------------ spawn_run:
+ * working directory, environment and PATH, timeout */
+
+/* Wall-clock seconds (<sys/time.h> is what this file already includes). */
+static double seconds_now(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static int write_text(const char *path, const char *text, mode_t mode)
+{
+    return write_file(path, text, strlen(text), mode);
+}
+
+/* The process group of the process whose /proc stat text this is. */
+static long stat_pgrp(const char *stat)
+{
+    const char *paren = stat != NULL ? strrchr(stat, ')') : NULL;
+    char state;
+    long ppid, pgrp;
+    if (paren == NULL || sscanf(paren + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3)
+        return -1;
+    return pgrp;
+}
+
+static int run_opts(const char *const argv[], const struct spawn_opts *opts, const char *in,
+                    size_t in_len, outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    return spawn_run(argv, opts, in, in_len, o);
+}
+
+/* Is pid gone (or a zombie waiting for init)? Waits up to a second. */
+static int process_gone(long pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    for (int i = 0; i < 100; i++) {
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+            return 1;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *paren = strrchr(buf, ')');
+        if (paren != NULL && paren[1] == ' ' && paren[2] == 'Z')
+            return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+TEST(run_null_opts_is_spawn_capture)
+{
+    const char *argv[] = {"/bin/sh", "-c", "cat; echo e >&2; exit 3", NULL};
+    outcome o;
+    CHECK_EQ_INT(run_opts(argv, NULL, "in", 2, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 3);
+    CHECK_EQ_INT(o.timed_out, 0);
+    CHECK_EQ_STR(o.out.data, "in");
+    CHECK_EQ_STR(o.err.data, "e\n");
+    outcome_free(&o);
+}
+
+TEST(run_in_working_directory)
+{
+    char dir[PATH_MAX], real[PATH_MAX], script[PATH_MAX], want[PATH_MAX + 1];
+    CHECK(make_tmpdir(dir, sizeof dir, "test_spawn") == 0);
+    CHECK(realpath(dir, real) != NULL);
+    const struct spawn_opts opts = {.cwd = dir};
+    const char *pwd[] = {"/bin/pwd", "-P", NULL};
+    outcome o;
+    CHECK_EQ_INT(run_opts(pwd, &opts, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    snprintf(want, sizeof want, "%s\n", real);
+    CHECK_EQ_STR(o.out.data, want);
+    outcome_free(&o);
+
+    /* a relative program is relative to the child's directory */
+    pathf(script, "%s/here", dir);
+    CHECK(write_text(script, "#!/bin/sh\necho here \"$1\"\n", 0755) == 0);
+    const char *rel[] = {"./here", "x", NULL};
+    CHECK_EQ_INT(run_opts(rel, &opts, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_STR(o.out.data, "here x\n");
+    outcome_free(&o);
+    /* and not found from ours */
+    CHECK_EQ_INT(run_opts(rel, NULL, NULL, 0, &o), -1);
+    CHECK_EQ_INT(o.code, ENOENT);
+    outcome_free(&o);
+
+    /* our own directory is untouched */
+    char before[PATH_MAX], after[PATH_MAX];
+    CHECK(getcwd(before, sizeof before) != NULL);
+    CHECK_EQ_INT(run_opts(pwd, &opts, NULL, 0, &o), 0);
+    outcome_free(&o);
+    CHECK(getcwd(after, sizeof after) != NULL);
+    CHECK_EQ_STR(after, before);
+    remove_tree(dir);
+}
+
+TEST(run_missing_working_directory_not_started)
+{
+    const char *cwd = "/nonexistent-dir-for-dispatch/sub";
+    const struct spawn_opts opts = {.cwd = cwd};
+    const char *argv[] = {"true", NULL};
+    outcome o;
+    CHECK_EQ_INT(run_opts(argv, &opts, "x", 1, &o), -1);
+    CHECK_EQ_INT(o.kind, OUTCOME_NOT_STARTED);
+    CHECK_EQ_INT(o.code, ENOENT);
+    CHECK_EQ_STR(o.message, "cannot run true: cannot enter working directory "
+                            "/nonexistent-dir-for-dispatch/sub (No such file or directory)");
+    CHECK_EQ_INT(o.out.len, 0);
+    outcome_free(&o);
+
+    /* a missing program in a missing directory: the directory is named */
+    const char *missing[] = {"no-such-program-for-dispatch", NULL};
+    CHECK_EQ_INT(run_opts(missing, &opts, NULL, 0, &o), -1);
+    CHECK(strstr(o.message, "working directory /nonexistent-dir-for-dispatch/sub") != NULL);
+    outcome_free(&o);
+
+    /* a file is not a directory */
+    const struct spawn_opts file_cwd = {.cwd = "/etc/passwd"};
+    CHECK_EQ_INT(run_opts(argv, &file_cwd, NULL, 0, &o), -1);
+    CHECK_EQ_INT(o.kind, OUTCOME_NOT_STARTED);
+    CHECK_EQ_INT(o.code, ENOTDIR);
+    CHECK(strstr(o.message, "working directory /etc/passwd") != NULL);
+    outcome_free(&o);
+
+    /* and a missing program in a good directory is still a missing program */
+    const struct spawn_opts tmp_cwd = {.cwd = "/"};
+    CHECK_EQ_INT(run_opts(missing, &tmp_cwd, NULL, 0, &o), -1);
+    CHECK_EQ_INT(o.code, ENOENT);
+    CHECK_EQ_STR(o.message, "cannot run no-such-program-for-dispatch: No such file or directory");
+    outcome_free(&o);
+}
+
+/* With an environment, the program is found on that environment's PATH:
+ * a stand-in first on it wins over the real one on ours. */
+TEST(run_finds_program_on_the_childs_path)
+{
+    char dir[PATH_MAX], bin[PATH_MAX], tool[PATH_MAX], later[PATH_MAX], env_path[PATH_MAX + 32];
+    CHECK(make_tmpdir(dir, sizeof dir, "test_spawn") == 0);
+    pathf(bin, "%s/bin", dir);
+    pathf(later, "%s/later", dir);
+    CHECK(mkdir(bin, 0755) == 0 && mkdir(later, 0755) == 0);
+    pathf(tool, "%s/true", bin);
+    CHECK(write_text(tool, "#!/bin/sh\necho stand-in \"$@\"\n", 0755) == 0);
+    snprintf(env_path, sizeof env_path, "PATH=%s:/usr/bin:/bin", bin);
+    const char *envp[] = {"X=1", env_path, NULL};
+    const struct spawn_opts opts = {.envp = envp};
+    const char *argv[] = {"true", "a b", NULL};
+    outcome o;
+    CHECK_EQ_INT(run_opts(argv, &opts, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_STR(o.out.data, "stand-in a b\n");
+    outcome_free(&o);
+    /* control: without the environment, ours finds the real one */
+    CHECK_EQ_INT(run_opts(argv, NULL, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.out.len, 0);
+    outcome_free(&o);
+
+    /* not on the child's PATH: not started, though it is on ours */
+    const char *nowhere[] = {"PATH=/nonexistent-dir-for-dispatch", NULL};
+    const struct spawn_opts lost = {.envp = nowhere};
+    CHECK_EQ_INT(run_opts(argv, &lost, NULL, 0, &o), -1);
+    CHECK_EQ_INT(o.kind, OUTCOME_NOT_STARTED);
+    CHECK_EQ_INT(o.code, ENOENT);
+    CHECK_EQ_STR(o.message, "cannot run true: No such file or directory");
+    outcome_free(&o);
+
+    /* no PATH in the environment: /bin:/usr/bin, like execvp */
+    const char *bare[] = {"A=b", NULL};
+    const struct spawn_opts no_path = {.envp = bare};
+    const char *env_argv[] = {"env", NULL};
+    CHECK_EQ_INT(run_opts(env_argv, &no_path, NULL, 0, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_STR(o.out.data, "A=b\n");
+    outcome_free(&o);
+
+    /* found but not executable: skipped for a later one; alone, EACCES */
+    char plain[PATH_MAX], good[PATH_MAX], two_dirs[2 * PATH_MAX + 8];
+    pathf(plain, "%s/tool-x", bin);
+    pathf(good, "%s/tool-x", later);
+    CHECK(write_text(plain, "#!/bin/sh\necho plain\n", 0644) == 0);
+    snprintf(two_dirs, sizeof two_dirs, "PATH=%s:%s", bin, later);
+    const char *both[] = {two_dirs, NULL};
+    const struct spawn_opts skip = {.envp = both};
+    const char *tool_x[] = {"tool-x", NULL};
+    CHECK_EQ_INT(run_opts(tool_x, &skip, NULL, 0, &o), -1);
+    CHECK_EQ_INT(o.code, EACCES);
+    outcome_free(&o);
+    CHECK(write_text(good, "#!/bin/sh\necho later\n", 0755) == 0);
+    CHECK_EQ_INT(run_opts(tool_x, &skip, NULL, 0, &o), 0);
+    CHECK_EQ_STR(o.out.data, "later\n");
+    outcome_free(&o);
+
+    /* a relative PATH entry is relative to the child's directory */
+    const char *rel_path[] = {"PATH=bin", NULL};
+    const struct spawn_opts rel = {.envp = rel_path, .cwd = dir};
+    CHECK_EQ_INT(run_opts(argv, &rel, NULL, 0, &o), 0);
+    CHECK_EQ_STR(o.out.data, "stand-in a b\n");
+    outcome_free(&o);
+    remove_tree(dir);
+}
+
+TEST(run_timeout_kills_sleep)
+{
+    const struct spawn_opts opts = {.timeout_ms = 300};
+    const char *argv[] = {"sleep", "30", NULL};
+    outcome o;
+    double t0 = seconds_now();
+    CHECK_EQ_INT(run_opts(argv, &opts, NULL, 0, &o), 0);
+    double took = seconds_now() - t0;
+    CHECK_EQ_INT(o.kind, OUTCOME_SIGNALED);
+    CHECK_EQ_INT(o.code, SIGTERM);
+    CHECK_EQ_INT(o.timed_out, 1);
+    CHECK(took >= 0.3);
+    CHECK(took < 0.8);
+    outcome_free(&o);
+}
+
+/* The output until the timeout is kept, and what the child started (here
+ * a sleep that holds the pipes) ends with it: the whole group is signalled,
+ * so we do not sit out the grace period waiting for EOF. */
+TEST(run_timeout_keeps_output_and_ends_the_group)
+{
+    char dir[PATH_MAX], pidfile[PATH_MAX];
+    CHECK(make_tmpdir(dir, sizeof dir, "test_spawn") == 0);
+    pathf(pidfile, "%s/pid", dir);
+    const struct spawn_opts opts = {.timeout_ms = 300};
+    const char *argv[] = {"/bin/sh", "-c",
+                          "echo before; echo err >&2; sleep 30 & echo $! > \"$1\"; wait; echo after",
+                          "sh", pidfile, NULL};
+    outcome o;
+    double t0 = seconds_now();
+    CHECK_EQ_INT(run_opts(argv, &opts, NULL, 0, &o), 0);
+    double took = seconds_now() - t0;
+    CHECK_EQ_INT(o.kind, OUTCOME_SIGNALED);
+    CHECK_EQ_INT(o.code, SIGTERM);
+    CHECK_EQ_INT(o.timed_out, 1);
+    CHECK_EQ_STR(o.out.data, "before\n");
+    CHECK_EQ_STR(o.err.data, "err\n");
+    CHECK(took < 0.3 + SPAWN_GRACE_MS / 1000.0 - 0.2);
+    outcome_free(&o);
+    size_t n = 0;
+    char *pid = read_file(pidfile, &n);
+    CHECK(pid != NULL && atol(pid) > 0);
+    CHECK(pid != NULL && process_gone(atol(pid)));
+    free(pid);
+    remove_tree(dir);
+}
+
+/* A child that ignores SIGTERM gets SIGKILL after the grace. */
+TEST(run_timeout_sigkill_after_grace)
+{
+    const struct spawn_opts opts = {.timeout_ms = 200};
+    const char *argv[] = {"/bin/sh", "-c", "trap '' TERM; echo ready; sleep 30", NULL};
+    outcome o;
+    double t0 = seconds_now();
+    CHECK_EQ_INT(run_opts(argv, &opts, NULL, 0, &o), 0);
+    double took = seconds_now() - t0;
+    CHECK_EQ_INT(o.kind, OUTCOME_SIGNALED);
+    CHECK_EQ_INT(o.code, SIGKILL);
+    CHECK_EQ_INT(o.timed_out, 1);
+    CHECK_EQ_STR(o.out.data, "ready\n");
+    CHECK(took >= 0.2 + SPAWN_GRACE_MS / 1000.0);
+    CHECK(took < 0.2 + SPAWN_GRACE_MS / 1000.0 + 0.5);
+    outcome_free(&o);
+}
+
+/* A child that closes its outputs and runs on is still timed (and one that
+ * finishes in time is not). */
+TEST(run_timeout_after_outputs_closed)
+{
+    const struct spawn_opts opts = {.timeout_ms = 300};
+    const char *lingers[] = {"/bin/sh", "-c", "echo x; exec >&- 2>&-; exec sleep 30", NULL};
+    outcome o;
+    double t0 = seconds_now();
+    CHECK_EQ_INT(run_opts(lingers, &opts, NULL, 0, &o), 0);
+    double took = seconds_now() - t0;
+    CHECK_EQ_INT(o.kind, OUTCOME_SIGNALED);
+    CHECK_EQ_INT(o.code, SIGTERM);
+    CHECK_EQ_INT(o.timed_out, 1);
+    CHECK_EQ_STR(o.out.data, "x\n");
+    CHECK(took >= 0.3 && took < 0.8);
+    outcome_free(&o);
+
+    const struct spawn_opts roomy = {.timeout_ms = 5000};
+    const char *quick[] = {"/bin/sh", "-c", "echo x; exec >&- 2>&-; sleep 0.2; exit 6", NULL};
+    t0 = seconds_now();
+    CHECK_EQ_INT(run_opts(quick, &roomy, NULL, 0, &o), 0);
+    took = seconds_now() - t0;
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 6);
+    CHECK_EQ_INT(o.timed_out, 0);
+    CHECK(took >= 0.2 && took < 0.6);
+    outcome_free(&o);
+}
+
+/* A timeout does not touch what finishes in time, stdin included. */
+TEST(run_timeout_not_reached)
+{
+    char *in = pattern(4 * MiB, 11);
+    const struct spawn_opts opts = {.timeout_ms = 10000};
+    const char *argv[] = {"cat", NULL};
+    outcome o;
+    CHECK_EQ_INT(run_opts(argv, &opts, in, 4 * MiB, &o), 0);
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 0);
+    CHECK_EQ_INT(o.timed_out, 0);
+    CHECK_EQ_MEM(o.out.data, o.out.len, in, 4 * MiB);
+    outcome_free(&o);
+    free(in);
+    /* a timed child leads its own process group; an untimed one shares ours */
+    const char *stat[] = {"cat", "/proc/self/stat", NULL};
+    CHECK_EQ_INT(run_opts(stat, &opts, NULL, 0, &o), 0);
+    long timed = stat_pgrp(o.out.data);
+    outcome_free(&o);
+    CHECK(timed > 0 && timed != (long)getpgrp());
+    CHECK_EQ_INT(run_opts(stat, NULL, NULL, 0, &o), 0);
+    CHECK_EQ_INT(stat_pgrp(o.out.data), (long)getpgrp());
+    outcome_free(&o);
+}
+
+/* With a timeout, a child that closes its outputs first still gets all of
+ * its stdin (and then EOF) while we wait for it. */
+TEST(run_timeout_feeds_stdin_after_outputs_closed)
+{
+    char dir[PATH_MAX], got[PATH_MAX];
+    CHECK(make_tmpdir(dir, sizeof dir, "test_spawn") == 0);
+    pathf(got, "%s/got", dir);
+    char *in = pattern(MiB, 12);
+    const struct spawn_opts opts = {.timeout_ms = 5000};
+    const char *argv[] = {"/bin/sh", "-c", "exec >&- 2>&-; cat > \"$1\"", "sh", got, NULL};
+    outcome o;
+    double t0 = seconds_now();
+    CHECK_EQ_INT(run_opts(argv, &opts, in, MiB, &o), 0);
+    double took = seconds_now() - t0;
+    CHECK_EQ_INT(o.kind, OUTCOME_EXITED);
+    CHECK_EQ_INT(o.code, 0);
+    CHECK_EQ_INT(o.timed_out, 0);
+    CHECK(took < 2.0);
+    outcome_free(&o);
+    size_t n = 0;
+    char *copy = read_file(got, &n);
+    CHECK(copy != NULL);
+    if (copy != NULL)
+        CHECK_EQ_MEM(copy, n, in, MiB);
+    free(copy);
+    free(in);
+    remove_tree(dir);
+}
+
+TEST(run_two_hundred_with_options_leave_nothing_behind)
+{
+    char dir[PATH_MAX];
+    CHECK(make_tmpdir(dir, sizeof dir, "test_spawn") == 0);
+    int before = count_fds();
+    const char *envp[] = {"PATH=/usr/bin:/bin", "K=v", NULL};
+    int bad = 0;
+    for (int i = 0; i < 200; i++) {
+        outcome o;
+        switch (i % 5) {
+        case 0: {
+            const struct spawn_opts opts = {.envp = envp, .cwd = dir, .timeout_ms = 5000};
+            const char *argv[] = {"cat", NULL};
+            bad += run_opts(argv, &opts, "abc", 3, &o) != 0 || o.out.len != 3;
+            break;
+        }
+        case 1: {
+            const struct spawn_opts opts = {.timeout_ms = 20};
+            const char *argv[] = {"sleep", "5", NULL};
+            bad += run_opts(argv, &opts, "abc", 3, &o) != 0 || !o.timed_out;
+            break;
+        }
+        case 2: {
+            const struct spawn_opts opts = {.cwd = "/nonexistent-dir-for-dispatch"};
+            const char *argv[] = {"true", NULL};
+            bad += run_opts(argv, &opts, "abc", 3, &o) != -1;
+            break;
+        }
+        case 3: {
+            const struct spawn_opts opts = {.envp = envp};
+            const char *argv[] = {"no-such-program-for-dispatch", NULL};
+            bad += run_opts(argv, &opts, NULL, 0, &o) != -1 || o.code != ENOENT;
+            break;
+        }
+        default: {
+            const struct spawn_opts opts = {.envp = envp, .timeout_ms = 5000};
+            const char *argv[] = {"sh", "-c", "echo $K; exit 2", NULL};
+            bad += run_opts(argv, &opts, NULL, 0, &o) != 0 || o.code != 2 ||
+                   o.out.len != 2 || o.timed_out;
+            break;
+        }
+        }
+        outcome_free(&o);
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(count_fds(), before);
+    errno = 0;
+    CHECK_EQ_INT(waitpid(-1, NULL, WNOHANG), -1);
+    CHECK_EQ_INT(errno, ECHILD);
+    remove_tree(dir);
+}
+
 /* Optional arguments pick tests by name substring: test_spawn eintr */
 static int argc_g;
 static char **argv_g;
@@ -694,5 +1103,16 @@ int main(int argc, char **argv)
     RUN_IF_WANTED(host_with_closed_stdio);
     RUN_IF_WANTED(eintr_everywhere);
     RUN_IF_WANTED(thousand_runs_leave_nothing_behind);
+    RUN_IF_WANTED(run_null_opts_is_spawn_capture);
+    RUN_IF_WANTED(run_in_working_directory);
+    RUN_IF_WANTED(run_missing_working_directory_not_started);
+    RUN_IF_WANTED(run_finds_program_on_the_childs_path);
+    RUN_IF_WANTED(run_timeout_kills_sleep);
+    RUN_IF_WANTED(run_timeout_keeps_output_and_ends_the_group);
+    RUN_IF_WANTED(run_timeout_sigkill_after_grace);
+    RUN_IF_WANTED(run_timeout_after_outputs_closed);
+    RUN_IF_WANTED(run_timeout_not_reached);
+    RUN_IF_WANTED(run_timeout_feeds_stdin_after_outputs_closed);
+    RUN_IF_WANTED(run_two_hundred_with_options_leave_nothing_behind);
     return ctest_summary();
 }

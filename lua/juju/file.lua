@@ -1,0 +1,165 @@
+--- Files of the workload: write them atomically with owner and mode,
+-- read them, fill in templates.
+--
+--     local file = require "juju.file"
+--     local conf = file.render(TEMPLATE, {port = config.port, root = "/srv/www"})
+--     file.write("/etc/app/app.conf", conf, {mode = "0640", group = "www-data"})
+--
+-- @module juju.file
+
+local check = require "juju.private.check"
+local sys = require "juju.sys"
+local users = require "juju.users"
+
+local M = {}
+
+local raise = check.raise
+
+local type, error, tostring, tonumber = type, error, tostring, tonumber
+local math_type = math.type
+
+local function check_path(path, fname)
+  if type(path) ~= "string" or path == "" or path:find("\0", 1, true) then
+    raise(("bad argument #1 to '%s' (a path expected, got %s)"):format(
+      fname, type(path) == "string" and ("'" .. path:gsub("%z", "\\0") .. "'") or type(path)))
+  end
+end
+
+--- A mode from a number (0420 is 0644) or an octal string ("0644", "644").
+local function parse_mode(mode)
+  local n
+  if math_type(mode) == "integer" then
+    n = mode
+  elseif type(mode) == "string" and mode:find("^[0-7]+$") then
+    n = tonumber(mode, 8)
+  end
+  if n == nil or n < 0 or n > 4095 then
+    raise(("bad argument #3 to 'write' (mode: an integer or an octal string up to 7777 expected, got %s)")
+      :format(type(mode) == "string" and ("'" .. mode .. "'") or tostring(mode)))
+  end
+  return n
+end
+
+--- A numeric id, or a name looked up with users.uid or users.gid.
+local function resolve(value, key, lookup)
+  if math_type(value) == "integer" then
+    if value < 0 or value >= 0xffffffff then
+      raise(("bad argument #3 to 'write' (%s: %d is not an id)"):format(key, value))
+    end
+    return value
+  end
+  if type(value) ~= "string" or value == "" then
+    raise(("bad argument #3 to 'write' (%s: a name or a numeric id expected, got %s)"):format(
+      key, type(value) == "string" and "an empty string" or tostring(value)))
+  end
+  local id, err = lookup(value)
+  if not id then raise("file.write: " .. err) end
+  return id
+end
+
+--- Replace a file atomically: readers see the old content or the new,
+-- never a part, and a failure leaves the old file as it was. The new file
+-- gets exactly the mode given (the umask plays no part) and the owner and
+-- group given (default: the hook's, root). Owner and group names are
+-- looked up in `/etc/passwd` and `/etc/group` (@{juju.users}).
+-- @tparam string path
+-- @tparam string content
+-- @tparam[opt] table opts `mode` (an integer, or an octal string such as
+-- `"0640"`; default 0644), `owner` and `group` (names or numeric ids)
+-- @raise when the file cannot be written (`cannot write PATH: ...
+-- (Permission denied)`); for an unknown owner or group, naming the file it
+-- was looked for in; at the caller's line for bad arguments
+-- @usage
+-- file.write("/etc/app/secret.conf", text, {mode = "0600", owner = "app", group = "app"})
+-- file.write("/srv/www/index.html", html)
+function M.write(path, content, opts)
+  check_path(path, "write")
+  if type(content) ~= "string" then
+    raise(("bad argument #2 to 'write' (string expected, got %s)"):format(type(content)))
+  end
+  local wopts = {}
+  if opts ~= nil then
+    if type(opts) ~= "table" then
+      raise(("bad argument #3 to 'write' (options: table expected, got %s)"):format(type(opts)))
+    end
+    for k in pairs(opts) do
+      if k ~= "mode" and k ~= "owner" and k ~= "group" then
+        raise(("bad argument #3 to 'write' (unknown option '%s')"):format(tostring(k)))
+      end
+    end
+    if opts.mode ~= nil then wopts.mode = parse_mode(opts.mode) end
+    if opts.owner ~= nil then wopts.uid = resolve(opts.owner, "owner", users.uid) end
+    if opts.group ~= nil then wopts.gid = resolve(opts.group, "group", users.gid) end
+  end
+  local ok, err = sys.write_file(path, content, wopts)
+  if not ok then error(err, 2) end
+end
+
+--- Read a whole file.
+-- @tparam string path
+-- @treturn[1] string its content
+-- @treturn[2] nil when it cannot be read
+-- @treturn[2] string why (`PATH: No such file or directory`)
+-- @raise at the caller's line when `path` is not a path
+-- @usage local pem = file.read("/etc/app/cert.pem") or ""
+function M.read(path)
+  check_path(path, "read")
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local content, rerr = f:read("a")
+  f:close()
+  if content == nil then return nil, path .. ": " .. tostring(rerr) end
+  return content
+end
+
+--- Does a file exist? Any kind of file counts (a directory too); a broken
+-- symlink does not.
+-- @tparam string path
+-- @treturn boolean
+-- @raise at the caller's line when `path` is not a path
+-- @usage if not file.exists("/etc/app/app.conf") then configure() end
+function M.exists(path)
+  check_path(path, "exists")
+  local f, _, errno = io.open(path, "r")
+  if f then
+    f:close()
+    return true
+  end
+  -- ENOENT (2) and ENOTDIR (20): nothing there; anything else (EACCES...)
+  -- means something is, that we may not open
+  return errno ~= 2 and errno ~= 20
+end
+
+--- Fill in a template: each `{{name}}` (spaces inside the braces allowed)
+-- becomes `values[name]`. Names are letters, digits, `_`, `.` and `-`.
+-- Other text, including a lone `{` or `}`, stays as it is.
+-- @tparam string template
+-- @tparam table values name -> string or number
+-- @treturn string
+-- @raise naming the placeholder, when a placeholder has no value or a
+-- value is neither a string nor a number (at the caller's line)
+-- @usage
+-- file.render("listen {{port}};\nroot {{ root }};\n", {port = 80, root = "/srv"})
+-- --> "listen 80;\nroot /srv;\n"
+function M.render(template, values)
+  if type(template) ~= "string" then
+    raise(("bad argument #1 to 'render' (string expected, got %s)"):format(type(template)))
+  end
+  if type(values) ~= "table" then
+    raise(("bad argument #2 to 'render' (table expected, got %s)"):format(type(values)))
+  end
+  return (template:gsub("{{%s*([%w_%.%-]+)%s*}}", function(name)
+    local v = values[name]
+    if v == nil then
+      raise(("render: no value for the placeholder {{%s}}"):format(name))
+    end
+    local t = type(v)
+    if t == "number" then return tostring(v) end
+    if t ~= "string" then
+      raise(("render: the value for {{%s}} is a %s (a string or a number expected)"):format(name, t))
+    end
+    return v
+  end))
+end
+
+return M

@@ -1,0 +1,69 @@
+--- User and group ids by name, read from `/etc/passwd` and `/etc/group`.
+--
+-- The files themselves are read, never the C library's getpwnam or
+-- getgrnam: `dispatch` is a static binary and must not need NSS. So a
+-- user known only to LDAP or sssd is not found; the system users a
+-- package creates (`postgres`, `www-data`, ...) are.
+--
+--     local users = require "juju.users"
+--     local uid = assert(users.uid("postgres"))
+--
+-- @module juju.users
+
+local M = {}
+
+local type, error, tostring, tonumber, io_open = type, error, tostring, tonumber, io.open
+
+--- The user database read by @{uid} (tests point it at a fixture).
+M.passwd_file = "/etc/passwd"
+
+--- The group database read by @{gid} (tests point it at a fixture).
+M.group_file = "/etc/group"
+
+--- Find name in a colon-separated database whose id is field 3.
+local function lookup(path, name, what)
+  if type(name) ~= "string" or name == "" then
+    error(("bad argument #1 to '%s' (a %s name expected, got %s)"):format(
+      what == "user" and "uid" or "gid", what, type(name) == "string" and "an empty string" or type(name)), 3)
+  end
+  local f, err = io_open(path, "r")
+  if not f then return nil, ("cannot look up %s '%s': %s"):format(what, name, tostring(err)) end
+  local prefix = name .. ":"
+  for line in f:lines() do
+    -- '#' starts a comment, as for the C library's own reader
+    if line:sub(1, #prefix) == prefix and line:sub(1, 1) ~= "#" then
+      local text = line:match("^[^:]*:[^:]*:(%d+):")
+      local id = text and math.tointeger(tonumber(text))
+      if id then
+        f:close()
+        return id
+      end
+    end
+  end
+  f:close()
+  return nil, ("no %s '%s' in %s"):format(what, name, path)
+end
+
+--- The numeric id of a user.
+-- @tparam string name
+-- @treturn[1] int the uid
+-- @treturn[2] nil when there is no such user (or the file cannot be read)
+-- @treturn[2] string why, naming the file: `no user 'pg' in /etc/passwd`
+-- @raise when `name` is not a non-empty string
+-- @usage local uid = assert(users.uid("www-data"))   -- 33
+function M.uid(name)
+  return lookup(M.passwd_file, name, "user")
+end
+
+--- The numeric id of a group.
+-- @tparam string name
+-- @treturn[1] int the gid
+-- @treturn[2] nil when there is no such group (or the file cannot be read)
+-- @treturn[2] string why, naming the file: `no group 'pg' in /etc/group`
+-- @raise when `name` is not a non-empty string
+-- @usage local gid = assert(users.gid("adm"))   -- 4
+function M.gid(name)
+  return lookup(M.group_file, name, "group")
+end
+
+return M

@@ -1,0 +1,375 @@
+/*
+ * sys.c - juju.sys: the system calls under the workload layer (see sys.h).
+ * Built by luaopen_juju, which makes it `require "juju.sys"`.
+ *
+ * Every C resource of a spawn (the outcome's buffers) lives in a
+ * to-be-closed guard, so a Lua error anywhere (a bad argument, memory
+ * running out while the output is pushed) releases it; spawn_run itself
+ * closes every fd and reaps the child before it returns.
+ */
+#include "sys.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "embedded.h"
+#include "lauxlib.h"
+#include "outcome.h"
+#include "spawn_capture.h"
+
+/* Registry key: the state's juju.sys table. */
+static const char REG_SYS = 's';
+
+#define GUARD_MT "juju.sys.SpawnGuard"
+
+/*** Processes and files for the workload, as thin as the system calls.
+Programs run without a shell (argv, looked up on `PATH`), with the
+environment, stdin, working directory and time limit given; files are
+replaced atomically. The framework's @{juju.process} and @{juju.file} build
+on these; use them rather than this table.
+@module juju.sys
+*/
+
+/* ------------------------------------------------------------ helpers */
+
+/* Raise unless every key of the options table at idx is in names. */
+static void check_keys(lua_State *L, int idx, int argn, const char *const names[])
+{
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        lua_pop(L, 1);
+        int known = 0;
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            const char *k = lua_tostring(L, -1);
+            for (int i = 0; names[i] != NULL && !known; i++)
+                known = strcmp(k, names[i]) == 0;
+        }
+        if (!known) {
+            if (lua_type(L, -1) == LUA_TSTRING)
+                luaL_argerror(L, argn, lua_pushfstring(L, "unknown option '%s'", lua_tostring(L, -1)));
+            luaL_argerror(L, argn, lua_pushfstring(L, "unknown option (a %s key)", luaL_typename(L, -1)));
+        }
+    }
+}
+
+/* The string at idx (which must be one), refusing NUL bytes: the system
+ * would cut it short there. */
+static const char *plain_string(lua_State *L, int idx, int argn, const char *what)
+{
+    if (lua_type(L, idx) != LUA_TSTRING)
+        luaL_argerror(L, argn, lua_pushfstring(L, "%s must be a string, not a %s", what,
+                                               luaL_typename(L, idx)));
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    if (strlen(s) != len)
+        luaL_argerror(L, argn, lua_pushfstring(L, "%s contains a NUL byte", what));
+    return s;
+}
+
+static int guard_close(lua_State *L)
+{
+    outcome *o = luaL_checkudata(L, 1, GUARD_MT);
+    outcome_free(o);
+    return 0;
+}
+
+/* The options' env table at idx as a NULL-terminated "NAME=value" array in
+ * a userdata (pushed), its strings anchored in a table pushed below it. */
+static const char *const *push_envp(lua_State *L, int idx)
+{
+    lua_newtable(L);
+    int anchor = lua_gettop(L);
+    lua_Integer n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_argerror(L, 2, lua_pushfstring(L, "env has a %s key; names are strings",
+                                                luaL_typename(L, -2)));
+        const char *name = plain_string(L, -2, 2, "an env name");
+        if (name[0] == '\0' || strchr(name, '=') != NULL)
+            luaL_argerror(L, 2, lua_pushfstring(L, "env name '%s' is empty or has a '='", name));
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_argerror(L, 2, lua_pushfstring(L, "env value of %s must be a string, not a %s",
+                                                name, luaL_typename(L, -1)));
+        const char *value = plain_string(L, -1, 2, "an env value");
+        lua_pushfstring(L, "%s=%s", name, value);
+        lua_rawseti(L, anchor, ++n);
+        lua_pop(L, 1);
+    }
+    if ((lua_Unsigned)n >= (lua_Unsigned)(SIZE_MAX / sizeof(char *)))
+        luaL_error(L, "env is too large");
+    const char **envp = lua_newuserdatauv(L, ((size_t)n + 1) * sizeof *envp, 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, anchor, i);
+        envp[i - 1] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    envp[n] = NULL;
+    return envp;
+}
+
+/* ------------------------------------------------------------ spawn */
+
+/*** Run a program and wait for it, capturing what it writes.
+No shell: `argv[1]` is looked up on `PATH` (the `PATH` in `opts.env` when
+that is given, so stand-ins put first there are found first) and every
+element reaches the program as it is. Stdout and stderr are read together,
+so neither can fill up; stdin is `opts.stdin` or `/dev/null`. The child gets
+default signal dispositions, no fds but 0, 1 and 2, and is always reaped.
+@tparam {string,...} argv the program and its arguments (no NUL bytes)
+@tparam[opt] table opts `stdin` (string fed to it, then closed), `env`
+(table NAME -> value: the whole environment; nil: ours), `cwd` (working
+directory), `timeout` (seconds, > 0: then SIGTERM to the program and what
+it started, SIGKILL a second later)
+@treturn[1] int the exit status, or minus the signal that killed it
+@treturn[1] string everything it wrote to stdout
+@treturn[1] string everything it wrote to stderr
+@treturn[1] boolean whether the timeout ended it
+@treturn[2] nil when it could not be started (or ran, but how it ended
+was lost)
+@treturn[2] string why, e.g. `cannot run systemctl: No such file or directory`
+@treturn[2] int the errno
+@raise on bad arguments (an empty argv, a non-string, a NUL byte, an
+unknown option)
+@usage local code, out, err = sys.spawn({"systemctl", "is-active", "nginx"},
+  {env = {PATH = "/usr/bin:/bin"}, timeout = 10})
+@function spawn
+*/
+static int l_spawn(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int has_opts = !lua_isnoneornil(L, 2);
+    if (has_opts)
+        luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+
+    lua_Unsigned n = lua_rawlen(L, 1);
+    if (n == 0)
+        return luaL_argerror(L, 1, "argv is empty");
+    if (n >= (lua_Unsigned)(SIZE_MAX / sizeof(char *)))
+        return luaL_argerror(L, 1, "argv is too long");
+    const char **argv = lua_newuserdatauv(L, ((size_t)n + 1) * sizeof *argv, 0);
+    for (lua_Unsigned i = 1; i <= n; i++) {
+        lua_rawgeti(L, 1, (lua_Integer)i);
+        lua_pushfstring(L, "argv[%I]", (lua_Integer)i);
+        argv[i - 1] = plain_string(L, -2, 1, lua_tostring(L, -1));
+        lua_pop(L, 2); /* the string stays in argv's table */
+    }
+    argv[n] = NULL;
+
+    struct spawn_opts so = {.envp = NULL, .cwd = NULL, .timeout_ms = 0};
+    const char *in = NULL;
+    size_t in_len = 0;
+    if (has_opts) {
+        static const char *const keys[] = {"stdin", "env", "cwd", "timeout", NULL};
+        check_keys(L, 2, 2, keys);
+        /* each value stays on the stack while the program runs */
+        if (lua_getfield(L, 2, "stdin") != LUA_TNIL) {
+            if (lua_type(L, -1) != LUA_TSTRING)
+                return luaL_argerror(L, 2, "stdin must be a string");
+            in = lua_tolstring(L, -1, &in_len);
+        }
+        if (lua_getfield(L, 2, "cwd") != LUA_TNIL)
+            so.cwd = plain_string(L, -1, 2, "cwd");
+        if (lua_getfield(L, 2, "timeout") != LUA_TNIL) {
+            int isnum = 0;
+            lua_Number t = lua_tonumberx(L, -1, &isnum);
+            if (lua_type(L, -1) != LUA_TNUMBER || !isnum || !(t > 0) || t == HUGE_VAL)
+                return luaL_argerror(L, 2, "timeout must be a positive number of seconds");
+            double ms = ceil((double)t * 1000.0);
+            so.timeout_ms = ms > INT_MAX ? INT_MAX : (int)ms;
+        }
+        int t = lua_getfield(L, 2, "env");
+        if (t == LUA_TTABLE)
+            so.envp = push_envp(L, lua_gettop(L));
+        else if (t != LUA_TNIL)
+            return luaL_argerror(L, 2, "env must be a table");
+    }
+
+    outcome *o = lua_newuserdatauv(L, sizeof *o, 0);
+    memset(o, 0, sizeof *o);
+    luaL_setmetatable(L, GUARD_MT);
+    lua_toclose(L, -1);
+
+    spawn_run(argv, &so, in, in_len, o);
+    if (o->kind == OUTCOME_NOT_STARTED || o->kind == OUTCOME_LOST) {
+        lua_pushnil(L);
+        lua_pushstring(L, o->message);
+        lua_pushinteger(L, o->code);
+        return 3;
+    }
+    lua_pushinteger(L, o->kind == OUTCOME_SIGNALED ? -(lua_Integer)o->code : o->code);
+    lua_pushlstring(L, o->out.data != NULL ? o->out.data : "", o->out.len);
+    lua_pushlstring(L, o->err.data != NULL ? o->err.data : "", o->err.len);
+    lua_pushboolean(L, o->timed_out);
+    return 4;
+}
+
+/* ------------------------------------------------------------ files */
+
+/* The integer option `name` of the table at idx, in [lo, hi]; def when
+ * absent. */
+static lua_Integer int_option(lua_State *L, int idx, const char *name, lua_Integer lo,
+                              lua_Integer hi, lua_Integer def)
+{
+    if (lua_getfield(L, idx, name) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return def;
+    }
+    int isint = 0;
+    lua_Integer v = lua_tointegerx(L, -1, &isint);
+    if (lua_type(L, -1) != LUA_TNUMBER || !isint || v < lo || v > hi)
+        luaL_argerror(L, 3, lua_pushfstring(L, "%s must be an integer from %I to %I", name, lo, hi));
+    lua_pop(L, 1);
+    return v;
+}
+
+/*** Replace a file atomically.
+The data goes to a new file in the same directory (created 0600), which
+gets its mode and owner, is synced and renamed over `path`; then the
+directory is synced. Readers see the old file or the new one, never a
+part; on a failure the temporary file is removed and `path` is untouched.
+A symlink at `path` is replaced, not followed.
+@tparam string path
+@tparam string data
+@tparam[opt] table opts `mode` (integer, default 0644, i.e. 420; the umask
+plays no part), `uid`, `gid` (numeric ids; default: the writer's)
+@treturn[1] boolean true
+@treturn[2] nil
+@treturn[2] string what failed, naming the path and the errno text
+@treturn[2] int the errno
+@raise on bad arguments
+@usage assert(sys.write_file("/etc/app.conf", "port = 80\n", {mode = tonumber("640", 8), gid = 33}))
+@function write_file
+*/
+static int l_write_file(lua_State *L)
+{
+    const char *path = plain_string(L, 1, 1, "path");
+    size_t len;
+    const char *data = luaL_checklstring(L, 2, &len);
+    struct atomicfile_opts ao = ATOMICFILE_DEFAULTS;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        static const char *const keys[] = {"mode", "uid", "gid", NULL};
+        check_keys(L, 3, 3, keys);
+        ao.mode = (unsigned)int_option(L, 3, "mode", 0, 07777, 0644);
+        ao.uid = (long)int_option(L, 3, "uid", 0, (lua_Integer)UINT32_MAX - 1, -1);
+        ao.gid = (long)int_option(L, 3, "gid", 0, (lua_Integer)UINT32_MAX - 1, -1);
+    }
+    char msg[PATH_MAX + 512];
+    if (atomicfile_write(path, data, len, &ao, msg, sizeof msg) != 0) {
+        int err = errno;
+        lua_pushnil(L);
+        lua_pushstring(L, msg);
+        lua_pushinteger(L, err);
+        return 3;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* ------------------------------------------------------------ time, environment */
+
+/*** Seconds on a clock that only goes forward (CLOCK_MONOTONIC), for
+measuring how long something took.
+@treturn number seconds (a float) since an arbitrary start
+@usage local t0 = sys.monotime()
+sys.sleep(0.1)
+print(sys.monotime() - t0)   --> 0.100...
+@function monotime
+*/
+static int l_monotime(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+    return 1;
+}
+
+/*** Sleep (a signal that interrupts it does not cut it short).
+@tparam number seconds from 0 to 1e9 (a float for fractions)
+@raise on a negative, not-a-number or too large value
+@usage sys.sleep(0.25)
+@function sleep
+*/
+static int l_sleep(lua_State *L)
+{
+    lua_Number s = luaL_checknumber(L, 1);
+    luaL_argcheck(L, s >= 0 && s <= 1e9, 1, "seconds must be from 0 to 1e9");
+    struct timespec ts;
+    ts.tv_sec = (time_t)s;
+    long ns = (long)(((double)s - (double)ts.tv_sec) * 1e9);
+    ts.tv_nsec = ns < 0 ? 0 : ns > 999999999 ? 999999999 : ns;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
+/*** This process's environment, as a table (the real one: @{juju.set_env}
+does not stand in for it).
+@treturn table NAME -> value
+@usage local env = sys.environ()
+env.LC_ALL = "C"
+sys.spawn({"locale"}, {env = env})
+@function environ
+*/
+static int l_environ(lua_State *L)
+{
+    lua_newtable(L);
+    for (char **e = environ; e != NULL && *e != NULL; e++) {
+        const char *eq = strchr(*e, '=');
+        if (eq == NULL || eq == *e)
+            continue;
+        lua_pushlstring(L, *e, (size_t)(eq - *e));
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, -3) != LUA_TNIL) {
+            lua_pop(L, 2); /* the first of two wins, as for getenv */
+            continue;
+        }
+        lua_pop(L, 1);
+        lua_pushstring(L, eq + 1);
+        lua_rawset(L, -3);
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------ the table */
+
+void sys_push_module(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_SYS) == LUA_TTABLE)
+        return;
+    lua_pop(L, 1);
+    if (luaL_newmetatable(L, GUARD_MT)) {
+        lua_pushcfunction(L, guard_close);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, guard_close);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    static const luaL_Reg funcs[] = {
+        {"spawn", l_spawn},
+        {"write_file", l_write_file},
+        {"monotime", l_monotime},
+        {"sleep", l_sleep},
+        {"environ", l_environ},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, funcs);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_SYS);
+}
+
+int luaopen_juju_sys(lua_State *L)
+{
+    luaL_requiref(L, "juju", luaopen_juju, 0);
+    lua_pop(L, 1);
+    sys_push_module(L);
+    return 1;
+}
