@@ -27,6 +27,7 @@ static struct {
 static struct {
     volatile sig_atomic_t used;
     volatile pid_t pid;
+    volatile sig_atomic_t group;
 } children[INTERRUPT_SLOTS];
 
 int interrupt_watch_dir(const char *path)
@@ -51,11 +52,12 @@ void interrupt_forget_dir(int slot)
         dirs[slot].used = 0;
 }
 
-int interrupt_watch_child(pid_t pid)
+int interrupt_watch_child(pid_t pid, int group)
 {
     for (int i = 0; i < INTERRUPT_SLOTS; i++) {
         if (!children[i].used) {
             children[i].pid = pid;
+            children[i].group = group != 0;
             atomic_signal_fence(memory_order_seq_cst);
             children[i].used = 1;
             return i;
@@ -111,7 +113,7 @@ static void signal_children(int sig)
 {
     for (int i = 0; i < INTERRUPT_SLOTS; i++)
         if (children[i].used)
-            kill(children[i].pid, sig);
+            kill(children[i].group ? -children[i].pid : children[i].pid, sig);
 }
 
 static void on_stop(int sig)

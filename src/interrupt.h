@@ -32,8 +32,10 @@ int interrupt_install(void);
 int interrupt_watch_dir(const char *path);
 void interrupt_forget_dir(int slot);
 
-/* Register a child process to end on a stop; returns a slot or -1. */
-int interrupt_watch_child(pid_t pid);
+/* Register a child process to end on a stop; group != 0 when it leads a
+ * process group of its own, which is then signalled as a whole (what the
+ * child started ends too). Returns a slot or -1. */
+int interrupt_watch_child(pid_t pid, int group);
 void interrupt_forget_child(int slot);
 
 #endif

@@ -571,7 +571,7 @@ int spawn_run(const char *const argv[], const struct spawn_opts *opts,
             not_started(o, name, err, NULL);
         return -1;
     }
-    int watch = interrupt_watch_child(pid);
+    int watch = interrupt_watch_child(pid, st.group);
     struct child child = {
         .pid = pid,
         .group = st.group,

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -311,6 +312,34 @@ static int l_sleep(lua_State *L)
     return 0;
 }
 
+/*** Make a directory (one level; an existing one is fine).
+@tparam string path
+@tparam[opt=0755] int mode (the umask applies, as for mkdir(2))
+@treturn[1] true
+@treturn[2] nil
+@treturn[2] string `mkdir PATH: <reason>`
+@treturn[2] int errno
+@usage assert(sys.mkdir("/srv/www", tonumber("755", 8)))
+@function mkdir
+*/
+static int l_mkdir(lua_State *L)
+{
+    size_t len;
+    const char *path = luaL_checklstring(L, 1, &len);
+    lua_Integer mode = luaL_optinteger(L, 2, 0755);
+    luaL_argcheck(L, strlen(path) == len, 1, "path holds a NUL byte");
+    luaL_argcheck(L, mode >= 0 && mode <= 07777, 2, "mode must be from 0 to 07777");
+    if (mkdir(path, (mode_t)mode) == 0 || errno == EEXIST) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    int e = errno;
+    lua_pushnil(L);
+    lua_pushfstring(L, "mkdir %s: %s", path, strerror(e));
+    lua_pushinteger(L, e);
+    return 3;
+}
+
 /*** This process's environment, as a table (the real one: @{juju.set_env}
 does not stand in for it).
 @treturn table NAME -> value
@@ -359,6 +388,7 @@ void sys_push_module(lua_State *L)
         {"monotime", l_monotime},
         {"sleep", l_sleep},
         {"environ", l_environ},
+        {"mkdir", l_mkdir},
         {NULL, NULL},
     };
     luaL_newlib(L, funcs);

@@ -5,8 +5,15 @@
 --     local conf = file.render(TEMPLATE, {port = config.port, root = "/srv/www"})
 --     file.write("/etc/app/app.conf", conf, {mode = "0640", group = "www-data"})
 --
+-- The seam: absolute paths are taken under a root directory when one is
+-- set (@{set_root}, or `DISPATCH_FILE_ROOT` in the hook's environment), so
+-- a test or a simulated unit sees the charm write `/etc/app/app.conf` into
+-- its own temporary tree. Normally there is none and paths are what they
+-- say.
+--
 -- @module juju.file
 
+local juju = require "juju"
 local check = require "juju.private.check"
 local sys = require "juju.sys"
 local users = require "juju.users"
@@ -26,7 +33,7 @@ local function check_path(path, fname)
 end
 
 --- A mode from a number (0420 is 0644) or an octal string ("0644", "644").
-local function parse_mode(mode)
+local function parse_mode(mode, where)
   local n
   if math_type(mode) == "integer" then
     n = mode
@@ -34,8 +41,8 @@ local function parse_mode(mode)
     n = tonumber(mode, 8)
   end
   if n == nil or n < 0 or n > 4095 then
-    raise(("bad argument #3 to 'write' (mode: an integer or an octal string up to 7777 expected, got %s)")
-      :format(type(mode) == "string" and ("'" .. mode .. "'") or tostring(mode)))
+    raise(("bad argument %s (mode: an integer or an octal string up to 7777 expected, got %s)")
+      :format(where or "#3 to 'write'", type(mode) == "string" and ("'" .. mode .. "'") or tostring(mode)))
   end
   return n
 end
@@ -55,6 +62,66 @@ local function resolve(value, key, lookup)
   local id, err = lookup(value)
   if not id then raise("file.write: " .. err) end
   return id
+end
+
+local root_override
+
+--- Take absolute paths under dir from now on (nil: back to
+-- `DISPATCH_FILE_ROOT`, or none).
+-- @tparam ?string dir an absolute directory
+-- @usage file.set_root(tmpdir)   -- in a test
+function M.set_root(dir)
+  if dir ~= nil and (type(dir) ~= "string" or dir:sub(1, 1) ~= "/") then
+    raise(("bad argument #1 to 'set_root' (an absolute directory expected, got %s)"):format(tostring(dir)))
+  end
+  root_override = dir and dir:gsub("/+$", "") or nil
+end
+
+--- Where a path really is: under the root for an absolute path, when
+-- there is one.
+-- @tparam string path
+-- @treturn string
+-- @usage local real = file.path("/etc/app/app.conf")
+function M.path(path)
+  check_path(path, "path")
+  local root = root_override
+  if root == nil then
+    root = juju.getenv("DISPATCH_FILE_ROOT") or ""
+    root = root:gsub("/+$", "")
+  end
+  if root ~= "" and path:sub(1, 1) == "/" then return root .. path end
+  return path
+end
+
+--- Make a directory and its missing parents.
+-- @tparam string path
+-- @tparam[opt] table opts `mode` (default 0755, the umask applies)
+-- @raise when a directory cannot be made
+-- @usage file.make_dirs("/var/www/app")
+function M.make_dirs(path, opts)
+  check_path(path, "make_dirs")
+  opts = check.options(2, "make_dirs", opts, { mode = "number|string" })
+  local mode = opts.mode and parse_mode(opts.mode, "#2 to 'make_dirs'") or 493   -- 0755
+  local real = M.path(path)
+  local sofar = real:sub(1, 1) == "/" and "" or "."
+  for part in real:gmatch("[^/]+") do
+    sofar = sofar .. "/" .. part
+    local ok, err = sys.mkdir(sofar, mode)
+    if not ok then error(err, 2) end
+  end
+end
+
+--- Remove a file (nothing to do when there is none).
+-- @tparam string path
+-- @treturn[1] true
+-- @treturn[2] nil
+-- @treturn[2] string why
+-- @usage file.remove("/etc/nginx/sites-enabled/default")
+function M.remove(path)
+  check_path(path, "remove")
+  local ok, err, errno = os.remove(M.path(path))
+  if ok or errno == 2 then return true end
+  return nil, err
 end
 
 --- Replace a file atomically: readers see the old content or the new,
@@ -91,7 +158,7 @@ function M.write(path, content, opts)
     if opts.owner ~= nil then wopts.uid = resolve(opts.owner, "owner", users.uid) end
     if opts.group ~= nil then wopts.gid = resolve(opts.group, "group", users.gid) end
   end
-  local ok, err = sys.write_file(path, content, wopts)
+  local ok, err = sys.write_file(M.path(path), content, wopts)
   if not ok then error(err, 2) end
 end
 
@@ -104,7 +171,7 @@ end
 -- @usage local pem = file.read("/etc/app/cert.pem") or ""
 function M.read(path)
   check_path(path, "read")
-  local f, err = io.open(path, "rb")
+  local f, err = io.open(M.path(path), "rb")
   if not f then return nil, err end
   local content, rerr = f:read("a")
   f:close()
@@ -120,7 +187,7 @@ end
 -- @usage if not file.exists("/etc/app/app.conf") then configure() end
 function M.exists(path)
   check_path(path, "exists")
-  local f, _, errno = io.open(path, "r")
+  local f, _, errno = io.open(M.path(path), "r")
   if f then
     f:close()
     return true

@@ -95,7 +95,7 @@ static int exists(const char *path)
 
 /* The child: handlers, a watched directory with two files, then a command
  * that writes its pid and sleeps. It should never get past spawn_capture. */
-static void child(const char *dir, const char *script)
+static void child(const char *dir, const char *script, int timed)
 {
     char path[PATH_MAX];
     if (interrupt_install() != 0)
@@ -113,26 +113,38 @@ static void child(const char *dir, const char *script)
     const char *argv[] = { "/bin/sh", "-c", script, NULL };
     outcome o;
     memset(&o, 0, sizeof o);
-    spawn_capture(argv, NULL, NULL, 0, &o);
+    /* with a timeout the command leads a process group of its own */
+    struct spawn_opts opts = { .timeout_ms = timed ? 60000 : 0 };
+    spawn_run(argv, &opts, NULL, 0, &o);
     _exit(14);
 }
 
 /* Run the scenario: sig to the child once the command is running; the
  * command ignores SIGTERM when stubborn. Checks everything; returns the
  * seconds from the signal to the child's end. */
+static double stop_scenario(int sig, int stubborn, int timed);
+
 static double stop_with(int sig, int stubborn)
+{
+    return stop_scenario(sig, stubborn, 0);
+}
+
+static double stop_scenario(int sig, int stubborn, int timed)
 {
     char root[PATH_MAX], dir[PATH_MAX], pidfile[PATH_MAX], script[2 * PATH_MAX];
     CHECK(make_tmpdir(root, sizeof root, "test_interrupt") == 0);
     pathf(dir, "%s/secrets", root);
     pathf(pidfile, "%s/pid", root);
-    snprintf(script, sizeof script, "%secho $$ > '%s'; exec sleep 30",
-             stubborn ? "trap '' TERM; " : "", pidfile);
+    if (timed)   /* the pid written is a grandchild the command started */
+        snprintf(script, sizeof script, "sleep 30 & echo $! > '%s'; wait", pidfile);
+    else
+        snprintf(script, sizeof script, "%secho $$ > '%s'; exec sleep 30",
+                 stubborn ? "trap '' TERM; " : "", pidfile);
 
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0)
-        child(dir, script);
+        child(dir, script, timed);
     CHECK(pid > 0);
     pid_t sleeper = wait_pidfile(pidfile, 10);
     CHECK(sleeper > 0);
@@ -182,6 +194,13 @@ TEST(sigint_and_sighup_too)
     CHECK(took >= 1.9 && took < 5.0);
 }
 
+/* A command with a timeout leads its own process group: a stop signal
+ * ends what it started too, not only the command. */
+TEST(what_a_timed_command_started_ends_too)
+{
+    CHECK(stop_scenario(SIGTERM, 0, 1) < 1.5);
+}
+
 TEST(slots_run_out_and_come_back)
 {
     int dirs[INTERRUPT_SLOTS], kids[INTERRUPT_SLOTS];
@@ -192,16 +211,16 @@ TEST(slots_run_out_and_come_back)
         CHECK(dirs[i] >= 0 && dirs[i] < INTERRUPT_SLOTS);
         for (int j = 0; j < i; j++)
             CHECK(dirs[j] != dirs[i]);
-        kids[i] = interrupt_watch_child((pid_t)(1000000 + i));
+        kids[i] = interrupt_watch_child((pid_t)(1000000 + i), 0);
         CHECK(kids[i] >= 0 && kids[i] < INTERRUPT_SLOTS);
     }
     CHECK_EQ_INT(interrupt_watch_dir("/nonexistent/one-too-many"), -1);
-    CHECK_EQ_INT(interrupt_watch_child((pid_t)999999), -1);
+    CHECK_EQ_INT(interrupt_watch_child((pid_t)999999, 0), -1);
     interrupt_forget_dir(dirs[3]);
     CHECK_EQ_INT(interrupt_watch_dir("/nonexistent/again"), dirs[3]);
     CHECK_EQ_INT(interrupt_watch_dir("/nonexistent/one-too-many"), -1);
     interrupt_forget_child(kids[5]);
-    CHECK_EQ_INT(interrupt_watch_child((pid_t)999999), kids[5]);
+    CHECK_EQ_INT(interrupt_watch_child((pid_t)999999, 0), kids[5]);
     /* a path that cannot be stored is refused, not cut short */
     interrupt_forget_dir(dirs[0]);
     char *huge = malloc(PATH_MAX + 1);
@@ -234,6 +253,7 @@ int main(void)
     RUN(sigterm_cleans_up_and_dies_of_sigterm);
     RUN(stubborn_command_is_killed_after_the_grace);
     RUN(sigint_and_sighup_too);
+    RUN(what_a_timed_command_started_ends_too);
     RUN(slots_run_out_and_come_back);
     return ctest_summary();
 }

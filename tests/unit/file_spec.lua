@@ -182,6 +182,65 @@ describe("juju.file.read and exists #unit", function()
   end)
 end)
 
+describe("juju.file's root, make_dirs and remove #unit", function()
+  local juju = require "juju"
+  local tmp
+
+  before_each(function() tmp = hookenv.tmpdir() end)
+  after_each(function()
+    file.set_root(nil)
+    juju.set_env(nil)
+    hookenv.rmtree(tmp)
+  end)
+
+  it("takes absolute paths under the root set, relative ones as they are", function()
+    file.set_root(tmp)
+    assert.equal(tmp .. "/etc/app.conf", file.path("/etc/app.conf"))
+    assert.equal("app.conf", file.path("app.conf"))
+    file.make_dirs("/etc/app/conf.d")
+    file.write("/etc/app/conf.d/x.conf", "x = 1\n")
+    assert.equal("x = 1\n", hookenv.read_file(tmp .. "/etc/app/conf.d/x.conf"))
+    assert.equal("x = 1\n", file.read("/etc/app/conf.d/x.conf"))
+    assert.is_true(file.exists("/etc/app"))
+    assert.is_false(file.exists("/etc/passwd"))   -- the host's is not under the root
+  end)
+
+  it("the root can come from DISPATCH_FILE_ROOT, read through the env seam", function()
+    juju.set_env { DISPATCH_FILE_ROOT = tmp .. "/" }
+    assert.equal(tmp .. "/srv/x", file.path("/srv/x"))
+    juju.set_env {}
+    assert.equal("/srv/x", file.path("/srv/x"))
+  end)
+
+  it("make_dirs makes the missing parents, and an existing tree is fine", function()
+    file.set_root(tmp)
+    file.make_dirs("/a/b/c", { mode = "0700" })
+    file.make_dirs("/a/b/c")
+    assert.equal("directory", lfs.attributes(tmp .. "/a/b/c", "mode"))
+    assert.equal("rwx------", lfs.attributes(tmp .. "/a/b/c", "permissions"))
+    hookenv.write_file(tmp .. "/a/file", "")
+    local ok, err = pcall(file.make_dirs, "/a/file/sub")
+    assert.is_false(ok)
+    assert.matches("mkdir " .. tmp .. "/a/file/sub: Not a directory", err, 1, true)
+  end)
+
+  it("remove removes, and a missing file is nothing to do", function()
+    file.set_root(tmp)
+    file.write("/gone", "x")
+    assert.is_true(file.remove("/gone"))
+    assert.is_false(file.exists("/gone"))
+    assert.is_true(file.remove("/gone"))
+    file.make_dirs("/dir/inside")
+    local ok, err = file.remove("/dir")
+    assert.is_nil(ok)
+    assert.matches("Directory not empty", err, 1, true)
+  end)
+
+  it("set_root wants an absolute directory", function()
+    caller_error(function() file.set_root("relative") end, "an absolute directory expected")
+  end)
+end)
+
 describe("juju.file.render #unit", function()
   it("fills in placeholders, spaces allowed, numbers as Lua writes them", function()
     assert.equal("listen 8080;\nroot /srv/www;\nratio 0.5 100%\n",
