@@ -54,7 +54,7 @@ BUILD_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 lua-cjson-dev
 TEST_PKGS  := $(BUILD_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-markdown lua-yaml \
               golang-go clang libclang-rt-14-dev valgrind
 
-.PHONY: all deps deps-test need-build-deps test check demo check-c check-go check-lua \
+.PHONY: all deps deps-test need-build-deps test check demo check-c check-go check-lua check-template \
         check-unit check-integration check-asan check-valgrind bench fuzz install \
         clean doc FORCE
 
@@ -193,7 +193,12 @@ check-integration: all $(TEST_TOOLS)
 	$(TEST_ENV) tests/helpers/with-transport exec   $(BUSTED) --run=integration
 	$(TEST_ENV) tests/helpers/with-transport socket $(BUSTED) --run=integration
 
-check: all check-c check-go check-lua check-unit check-integration check-valgrind doc
+# The template charm's own specs, as a charm author runs them (busted in the
+# charm's directory), with this build's juju.so.
+check-template: all
+	cd charm-template/machine && $(BUSTED) --cpath='$(JUJU_CPATH)'
+
+check: all check-c check-go check-lua check-unit check-integration check-template check-valgrind doc
 	@echo "make check: all suites passed"
 
 test: deps-test
@@ -229,7 +234,7 @@ ASAN_SO_ENV = LD_PRELOAD=$(shell $(CC) -print-file-name=libasan.so):$(shell $(CC
 
 check-asan: all $(A)/dispatch $(A)/juju.so $(addprefix $(A)/ctest/,$(C_TESTS)) $(TEST_TOOLS)
 	@set -e; for t in $(C_TESTS); do echo "== $$t"; $(ASAN_ENV) B=$(CURDIR)/$(B) $(A)/ctest/$$t; done
-	$(MAKE) --no-print-directory check-unit check-integration \
+	$(MAKE) --no-print-directory check-unit check-integration check-template \
 	  DISPATCH_BIN=$(CURDIR)/$(A)/dispatch JUJU_CPATH='$(CURDIR)/$(A)/?.so' \
 	  BUSTED='env $(ASAN_SO_ENV) $(BUSTED)' \
 	  EXTRA_TEST_ENV=DISPATCH_ASAN_OPTIONS=detect_leaks=1:halt_on_error=1

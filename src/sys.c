@@ -9,8 +9,12 @@
  */
 #include "sys.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -340,6 +344,99 @@ static int l_mkdir(lua_State *L)
     return 3;
 }
 
+#define DIR_MT "juju.sys.Dir"
+
+static int dir_close(lua_State *L)
+{
+    DIR **d = luaL_checkudata(L, 1, DIR_MT);
+    if (*d != NULL) {
+        closedir(*d);
+        *d = NULL;
+    }
+    return 0;
+}
+
+/*** The names in a directory (in no particular order), with what each is.
+@tparam string path
+@treturn[1] table a list of `{name=, type=}`, type "file", "directory",
+"link" or "other" (no "." or "..")
+@treturn[2] nil
+@treturn[2] string `opendir PATH: <reason>`
+@usage for _, e in ipairs(sys.listdir("/etc/app")) do print(e.name, e.type) end
+@function listdir
+*/
+static int l_listdir(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    /* the DIR lives in a to-be-closed userdata: a Lua error while the
+     * names are pushed still closes it */
+    DIR **d = lua_newuserdatauv(L, sizeof *d, 0);
+    *d = NULL;
+    if (luaL_newmetatable(L, DIR_MT)) {
+        lua_pushcfunction(L, dir_close);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, dir_close);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    lua_toclose(L, -1);
+    int guard = lua_gettop(L);
+    *d = opendir(path);
+    if (*d == NULL) {
+        int e = errno;
+        lua_pushnil(L);
+        lua_pushfstring(L, "opendir %s: %s", path, strerror(e));
+        return 2;
+    }
+    lua_newtable(L);
+    lua_Integer n = 0;
+    struct dirent *ent;
+    while ((ent = readdir(*d)) != NULL) {
+        if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+            continue;
+        unsigned char t = ent->d_type;
+        if (t == DT_UNKNOWN) {
+            struct stat st;
+            if (fstatat(dirfd(*d), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                t = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG
+                  : S_ISLNK(st.st_mode) ? DT_LNK : DT_FIFO;
+        }
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, ent->d_name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, t == DT_DIR ? "directory" : t == DT_REG ? "file"
+                          : t == DT_LNK ? "link" : "other");
+        lua_setfield(L, -2, "type");
+        lua_rawseti(L, -2, ++n);
+    }
+    lua_closeslot(L, guard);
+    return 1;
+}
+
+/*** A new private directory (0700) with a unique name.
+@tparam string prefix the path before the random part ("/tmp/test.")
+@treturn[1] string its path
+@treturn[2] nil
+@treturn[2] string `mkdtemp PREFIXXXXXXX: <reason>`
+@usage local dir = assert(sys.mkdtemp("/tmp/my-test."))
+@function mkdtemp
+*/
+static int l_mkdtemp(lua_State *L)
+{
+    const char *prefix = luaL_checkstring(L, 1);
+    char buf[PATH_MAX];
+    int n = snprintf(buf, sizeof buf, "%sXXXXXX", prefix);
+    luaL_argcheck(L, n > 0 && (size_t)n < sizeof buf, 1, "prefix too long");
+    if (mkdtemp(buf) == NULL) {
+        int e = errno;
+        lua_pushnil(L);
+        lua_pushfstring(L, "mkdtemp %s: %s", buf, strerror(e));
+        return 2;
+    }
+    lua_pushstring(L, buf);
+    return 1;
+}
+
 /*** This process's environment, as a table (the real one: @{juju.set_env}
 does not stand in for it).
 @treturn table NAME -> value
@@ -389,6 +486,8 @@ void sys_push_module(lua_State *L)
         {"sleep", l_sleep},
         {"environ", l_environ},
         {"mkdir", l_mkdir},
+        {"listdir", l_listdir},
+        {"mkdtemp", l_mkdtemp},
         {NULL, NULL},
     };
     luaL_newlib(L, funcs);

@@ -9,13 +9,20 @@
 -- The charm runs as `dispatch` would run it, with `juju.set_env` giving it
 -- the event's environment and `juju.set_runner` answering its hook
 -- commands from the state (`juju.testing.sim`), so the juju module's argv
--- building and output parsing run for real. `run` never changes the state
--- it was given; runs chain (`s = ctx:run("install", s)`).
+-- building and output parsing run for real. Its workload programs
+-- (`juju.process`, and so `juju.apt` and `juju.systemd`) are answered from
+-- `state.processes` and recorded, and its files (`juju.file`) live in a
+-- temporary tree filled from `state.files` and read back into the state
+-- after. `run` never changes the state it was given; runs chain
+-- (`s = ctx:run("install", s)`).
 -- @module juju.testing
 
 local juju = require "juju"
 local charm_mod = require "juju.charm"
+local file = require "juju.file"
 local log = require "juju.log"
+local process = require "juju.process"
+local sys = require "juju.sys"
 local sim_mod = require "juju.testing.sim"
 local json = juju.json
 
@@ -26,6 +33,77 @@ local copy = sim_mod.copy
 --- The Juju state keys the framework uses (see `juju.state`).
 local STATE_PREFIX = require("juju.state").PREFIX
 local DEFERRED_KEY = require("juju.state").DEFERRED_KEY
+
+-- ------------------------------------------------------------ processes
+
+--- Does argv start with the words of prefix ("systemctl restart")?
+local function matches(argv, prefix)
+  local i = 0
+  for word in prefix:gmatch("%S+") do
+    i = i + 1
+    if argv[i] ~= word then return false end
+  end
+  return true
+end
+
+--- The process runner of one run: answers from the state's `processes`
+-- (the first entry whose `command` prefixes the argv; else exit 0 with no
+-- output) and records every call.
+local function process_runner(answers, record)
+  return function(argv, opts)
+    local call = { argv = copy(argv), stdin = opts and opts.stdin, cwd = opts and opts.cwd }
+    record[#record + 1] = call
+    for _, a in ipairs(answers or {}) do
+      if matches(argv, a.command) then
+        call.code = a.code or 0
+        if a.missing then return nil, "cannot run " .. argv[1] .. ": No such file or directory" end
+        return call.code, a.stdout or "", a.stderr or "", false
+      end
+    end
+    call.code = 0
+    return 0, "", "", false
+  end
+end
+
+-- ------------------------------------------------------------ files
+
+--- A fresh directory for one run's file tree, filled from files, and
+-- made juju.file's root.
+local function make_tree(files)
+  local base = (os.getenv("TMPDIR") or "/tmp"):gsub("/+$", "")
+  local root = assert(sys.mkdtemp(base .. "/juju-testing."))
+  file.set_root(root)
+  for path, content in pairs(files or {}) do
+    if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+      error(("state.files: '%s' is not an absolute path"):format(tostring(path)), 4)
+    end
+    local dir = path:match("^(.*)/[^/]*$")
+    if dir ~= "" then file.make_dirs(dir) end
+    file.write(path, content)
+  end
+  return root
+end
+
+--- Every regular file under root, path -> content; the tree is removed.
+local function read_tree(root)
+  local out = {}
+  local function walk(dir, rel)
+    for _, entry in ipairs(assert(sys.listdir(dir))) do
+      local full, r = dir .. "/" .. entry.name, rel .. "/" .. entry.name
+      if entry.type == "directory" then
+        walk(full, r)
+      elseif entry.type == "file" then
+        local f = assert(io.open(full, "rb"))
+        out[r] = f:read("a")
+        f:close()
+      end
+      os.remove(full)
+    end
+  end
+  walk(root, "")
+  os.remove(root)
+  return out
+end
 
 local Context = {}
 local context_mt = { __name = "juju.testing.Context", __index = Context }
@@ -124,6 +202,7 @@ end
 -- @tparam table state the state before (never changed)
 -- @treturn table the state after
 -- @treturn table the run: `commands` (each `{argv=, stdin=, code=}`),
+-- `processes` (each workload program run: `{argv=, stdin=, cwd=, code=}`),
 -- `logs` (`{level=, message=}`), `status_history`, `action` (`results`,
 -- `logs`, `failure`), `error` (what the charm raised, as text, or nil)
 function Context:run(event, state)
@@ -136,18 +215,26 @@ function Context:run(event, state)
   local env, ctxinfo = event_env(self, before, ev)
   local sim = sim_mod.new(input, ctxinfo)
 
+  local processes = {}
   juju.set_runner(sim:runner())
   juju.set_env(env)
+  process.set_runner(process_runner(before.processes, processes))
+  local root = make_tree(before.files)
   log.set_level(nil)   -- the threshold follows the event's JUJU_DEBUG
   local path = (ev.action and "actions/" or "hooks/") .. ev.name
   local ok, err = pcall(charm_mod.main, self.charm, path)
+  file.set_root(nil)
+  process.set_runner(nil)
   juju.set_env(nil)
   juju.set_runner(nil)
+  local files = read_tree(root)
 
   local out = friendly_state(sim:finish(ok))
+  out.files = ok and files or copy(before.files)
+  out.processes = before.processes
   local run = {
     commands = sim.commands, logs = sim.logs, status_history = sim.status_history,
-    action = sim.action, error = not ok and tostring(err) or nil,
+    action = sim.action, processes = processes, error = not ok and tostring(err) or nil,
   }
   return out, run
 end
