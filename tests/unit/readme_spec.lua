@@ -1,0 +1,71 @@
+-- The README's examples run: the charm of "Write a charm in Lua" under
+-- juju.testing, the test of "Test your charm" against it, and the juju
+-- module snippet.
+
+local testing = require "juju.testing"
+
+--- The ```lua blocks of the README, in order.
+local function lua_blocks()
+  local f = assert(io.open("README.md", "rb"))
+  local text = f:read("a")
+  f:close()
+  local blocks = {}
+  for block in text:gmatch("```lua\n(.-)```") do blocks[#blocks + 1] = block end
+  return blocks
+end
+
+describe("the README's examples #unit", function()
+  local blocks = lua_blocks()
+
+  it("has the three examples", function()
+    assert.equal(3, #blocks)
+  end)
+
+  it("the charm loads, and runs install, config-changed, a relation and an action", function()
+    local c = assert(load(blocks[1], "=README charm"))()
+    local ctx = testing.context{ charm = c, app = "my-app" }
+    local s, run = ctx:run("install", { config = { port = 8080 }, leader = true })
+    assert.is_nil(run.error)
+    assert.is_true(s.stored.installed)
+    local rel = { id = 1, endpoint = "website", remote_app = "proxy", remote_units = { "proxy/0" } }
+    s.relations = { rel }
+    s, run = ctx:run("config-changed", s)
+    assert.is_nil(run.error)
+    assert.equal("http://example.com:8080", s.relations[1].local_app_data.url)
+    assert.matches("listen 8080;", s.files["/etc/nginx/sites-enabled/my-app"], 1, true)
+    s, run = ctx:run({ name = "website-relation-joined", relation = 1, remote_unit = "proxy/0" }, s)
+    assert.is_nil(run.error)
+    assert.equal("proxy", s.secrets[1].grants["1"])
+    local _, arun = ctx:run({ action = "greet", params = { name = "Ada" } }, s)
+    assert.same({ greeting = "Hello, Ada!" }, arun.action.results)
+    assert.same({ name = "active", message = "serving on port 8080" }, s.unit_status)
+  end)
+
+  it("the test example passes against that charm", function()
+    local c = assert(load(blocks[1], "=README charm"))()
+    local passed = false
+    local env = setmetatable({
+      require = function(name)
+        if name == "charm" then return c end
+        return require(name)
+      end,
+      it = function(_, fn) fn(); passed = true end,
+      assert = assert,
+    }, { __index = _G })
+    assert(load(blocks[2], "=README test", "t", env))()
+    assert.is_true(passed)
+  end)
+
+  it("the juju module snippet runs", function()
+    local juju = require "juju"
+    local logged
+    juju.set_runner(function(argv)
+      if argv[1] == "juju-log" then logged = argv[#argv] return 0, "", "" end
+      return 2, "", "ERROR invalid value \"db:7\" for flag -r: relation not found\n"
+    end)
+    assert(load(blocks[3], "=README juju"))()
+    juju.set_runner(nil)
+    assert.matches("^no relation 7: command %[relation%-get", logged)
+    assert.matches("relation not found$", logged)
+  end)
+end)
