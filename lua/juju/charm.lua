@@ -57,11 +57,7 @@ function M.is_charm(v)
   return getmetatable(v) == charm_mt
 end
 
-local function self_check(c, fname)
-  if getmetatable(c) ~= charm_mt then
-    check.raise(("call it as c:%s(...), not c.%s(...)"):format(fname, fname))
-  end
-end
+local function self_check(c, fname) check.self(c, charm_mt, "c", fname) end
 
 --- Run handler for an event. Several handlers for one event run in the
 -- order they were added.
@@ -152,27 +148,13 @@ local EVENT_LAZY = {
   end,
 }
 
-function event_mt.__index(e, key)
-  local method = Event[key]
-  if method ~= nil then return method end
-  local lazy = EVENT_LAZY[key]
-  if lazy then
-    local value = lazy(e)
-    rawset(e, key, value)
-    return value
-  end
-  return nil
-end
+event_mt.__index = check.lazy_index(Event, EVENT_LAZY)
 
 function event_mt.__tostring(e)
   return ("juju.Event(%s)"):format(e.name)
 end
 
-local function event_check(e, fname)
-  if getmetatable(e) ~= event_mt then
-    check.raise(("call it as e:%s(...), not e.%s(...)"):format(fname, fname))
-  end
-end
+local function event_check(e, fname) check.self(e, event_mt, "e", fname) end
 
 --- Run this event again at the start of the next hook (before that
 -- hook's own event). A deferred event is kept in stored state, once:

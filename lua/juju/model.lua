@@ -33,17 +33,7 @@ local LAZY = {
   end,
 }
 
-function model_mt.__index(m, key)
-  local method = Model[key]
-  if method ~= nil then return method end
-  local lazy = LAZY[key]
-  if lazy then
-    local value = lazy(m)
-    rawset(m, key, value)
-    return value
-  end
-  return nil
-end
+model_mt.__index = check.lazy_index(Model, LAZY)
 
 --- The model of one hook.
 -- @tparam table hook the hook's shared state: `getenv`, `store`, `spec`
@@ -68,11 +58,7 @@ function M.new(hook)
   return m
 end
 
-local function self_check(m, fname)
-  if getmetatable(m) ~= model_mt then
-    check.raise(("call it as model:%s(...), not model.%s(...)"):format(fname, fname))
-  end
-end
+local function self_check(m, fname) check.self(m, model_mt, "model", fname) end
 
 --- Is this unit the leader? Asked once per hook.
 -- @treturn boolean

@@ -31,11 +31,7 @@ function M.new(hook, opts)
   return setmetatable({ id = opts.id, label = opts.label, _hook = hook, _content = {} }, secret_mt)
 end
 
-local function self_check(s, fname)
-  if getmetatable(s) ~= secret_mt then
-    check.raise(("call it as secret:%s(...), not secret.%s(...)"):format(fname, fname))
-  end
-end
+local function self_check(s, fname) check.self(s, secret_mt, "secret", fname) end
 
 local function target(s)
   return { id = s.id, label = s.label }

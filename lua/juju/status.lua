@@ -47,11 +47,7 @@ local function candidate(name, message, fname)
   return { name = name, message = message or "" }
 end
 
-local function self_check(s, fname)
-  if getmetatable(s) ~= status_mt then
-    check.raise(("call it as status:%s(...), not status.%s(...)"):format(fname, fname))
-  end
-end
+local function self_check(s, fname) check.self(s, status_mt, "status", fname) end
 
 --- Add a candidate for the unit's status.
 -- @tparam string name maintenance, blocked, waiting or active

@@ -92,13 +92,18 @@ M.reload = verb("reload")
 -- @tparam[opt] table opts `now` (true: start it now too)
 -- @raise a @{juju.process.Error} when systemctl fails
 -- @usage systemd.enable("app", {now = true})
-function M.enable(unit, opts)
-  check_unit(unit, "enable")
-  if now_option(opts, "enable") then
-    process.run({ "systemctl", "enable", "--now", unit })
+--- systemctl VERB [--now] UNIT, for enable and disable.
+local function at_boot(verb, unit, opts)
+  check_unit(unit, verb)
+  if now_option(opts, verb) then
+    process.run({ "systemctl", verb, "--now", unit })
   else
-    process.run({ "systemctl", "enable", unit })
+    process.run({ "systemctl", verb, unit })
   end
+end
+
+function M.enable(unit, opts)
+  at_boot("enable", unit, opts)
 end
 
 --- Keep a unit from starting at boot (`systemctl disable [--now] UNIT`).
@@ -107,12 +112,7 @@ end
 -- @raise a @{juju.process.Error} when systemctl fails
 -- @usage systemd.disable("apache2", {now = true})
 function M.disable(unit, opts)
-  check_unit(unit, "disable")
-  if now_option(opts, "disable") then
-    process.run({ "systemctl", "disable", "--now", unit })
-  else
-    process.run({ "systemctl", "disable", unit })
-  end
+  at_boot("disable", unit, opts)
 end
 
 --- Ask systemctl; true on status 0, false on the status that means no.

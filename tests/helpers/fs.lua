@@ -85,4 +85,20 @@ function M.basename(path)
   return (path:match("([^/]*)$"))
 end
 
+--- n bytes of text that differ everywhere (so a lost, repeated or
+-- reordered chunk shows), from a per-position counter written with fmt.
+-- @tparam int n
+-- @tparam string fmt a string.format pattern of one integer ("%07d,")
+-- @treturn string
+function M.pattern(n, fmt)
+  local parts, size, i = {}, 0, 0
+  while size < n do
+    i = i + 1
+    local s = fmt:format(i)
+    parts[#parts + 1] = s
+    size = size + #s
+  end
+  return table.concat(parts):sub(1, n)
+end
+
 return M

@@ -8,18 +8,7 @@ local juju = hookenv.juju()
 -- the tool gets is then up to the agent, so fd checks are for exec only.
 local EXEC = hookenv.transport() == "exec"
 
---- n bytes of text that differs everywhere (so a lost, repeated or
--- reordered chunk shows), built from a per-position counter.
-local function pattern(n, fmt)
-  local parts, size, i = {}, 0, 0
-  while size < n do
-    i = i + 1
-    local s = fmt:format(i)
-    parts[#parts + 1] = s
-    size = size + #s
-  end
-  return table.concat(parts):sub(1, n)
-end
+local pattern = require("helpers.fs").pattern
 
 local MiB = 1024 * 1024
 

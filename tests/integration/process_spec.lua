@@ -16,17 +16,7 @@ local function dispatch(code, opts)
   return hookenv.run({ "-e", prelude .. code }, opts)
 end
 
---- n bytes that differ everywhere (a lost or repeated chunk shows).
-local function pattern(n, fmt)
-  local parts, size, i = {}, 0, 0
-  while size < n do
-    i = i + 1
-    local s = fmt:format(i)
-    parts[#parts + 1] = s
-    size = size + #s
-  end
-  return table.concat(parts):sub(1, n)
-end
+local pattern = require("helpers.fs").pattern
 
 describe("juju.process in build/dispatch #integration", function()
   local tmp
@@ -144,9 +134,10 @@ describe("juju.process in build/dispatch #integration", function()
     local r = dispatch([[
       local function probe()
         collectgarbage() -- files Lua opened and dropped are closed now, not mid-loop
-        local p = assert(io.popen(
-          "ls /proc/$PPID/fd | wc -l; ps --ppid $PPID -o stat= | grep -c '^Z'; ps --ppid $PPID -o pid= | wc -l"))
-        local fds, zombies, children = p:read("n", "n", "n")
+        -- count fds from inside (a child listing them races with popen's pipe)
+        local fds = #sys.listdir("/proc/self/fd") - 1
+        local p = assert(io.popen("ps --ppid $PPID -o stat= | grep -c '^Z'; ps --ppid $PPID -o pid= | wc -l"))
+        local zombies, children = p:read("n", "n")
         p:close()
         return ("fds=%d zombies=%d children=%d"):format(fds, zombies, children)
       end

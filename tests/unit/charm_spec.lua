@@ -5,24 +5,8 @@
 local charm = require "juju.charm"
 local testing = require "juju.testing"
 
---- The argv of every hook command a run issued, as strings.
-local function commands(run)
-  local out = {}
-  for i, c in ipairs(run.commands) do out[i] = table.concat(c.argv, " ") end
-  return out
-end
-
-local function names(run)
-  local out = {}
-  for i, c in ipairs(run.commands) do out[i] = c.argv[1] end
-  return out
-end
-
-local function count(run, name)
-  local n = 0
-  for _, c in ipairs(run.commands) do if c.argv[1] == name then n = n + 1 end end
-  return n
-end
+local runs = require "helpers.runs"
+local commands, names, count = runs.lines, runs.names, runs.count
 
 local WEBSITE = { id = 3, endpoint = "website", remote_app = "proxy", remote_units = { "proxy/0" },
                   remote_app_data = { host = "proxy.example" },

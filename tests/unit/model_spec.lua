@@ -6,13 +6,7 @@ local charm = require "juju.charm"
 local log = require "juju.log"
 local testing = require "juju.testing"
 
-local function commands(run, name)
-  local out = {}
-  for _, c in ipairs(run.commands) do
-    if name == nil or c.argv[1] == name then out[#out + 1] = table.concat(c.argv, " ") end
-  end
-  return out
-end
+local commands = require("helpers.runs").lines
 
 local function state(t)
   local s = { unit = "web/0", leader = true, config = { port = 8080 },

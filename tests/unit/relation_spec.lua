@@ -6,13 +6,7 @@
 local charm = require "juju.charm"
 local testing = require "juju.testing"
 
-local function commands(run, name)
-  local out = {}
-  for _, c in ipairs(run.commands) do
-    if name == nil or c.argv[1] == name then out[#out + 1] = c end
-  end
-  return out
-end
+local commands = require("helpers.runs").records
 
 local function rel(t)
   local r = { id = 3, endpoint = "website", remote_app = "proxy", remote_units = { "proxy/0", "proxy/1" },

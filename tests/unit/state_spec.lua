@@ -5,13 +5,7 @@
 local charm = require "juju.charm"
 local testing = require "juju.testing"
 
-local function commands(run, name)
-  local out = {}
-  for _, c in ipairs(run.commands) do
-    if name == nil or c.argv[1] == name then out[#out + 1] = c end
-  end
-  return out
-end
+local commands = require("helpers.runs").records
 
 local BASE = { unit = "web/0", leader = true, config = { port = 8080 },
                relations = { { id = 3, endpoint = "db", remote_app = "pg", remote_units = { "pg/0" } } } }

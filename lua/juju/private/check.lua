@@ -72,6 +72,37 @@ function M.options(n, fname, opts, spec)
   return copy
 end
 
+--- Check that a method was called with ':' on an object of its class:
+-- `c.on(...)` for `c:on(...)` is the mistake this names.
+-- @param obj what came as self
+-- @tparam table mt the class's metatable
+-- @tparam string var how the docs name an object of the class ("c")
+-- @tparam string fname the method
+function M.self(obj, mt, var, fname)
+  if getmetatable(obj) ~= mt then
+    M.raise(("call it as %s:%s(...), not %s.%s(...)"):format(var, fname, var, fname))
+  end
+end
+
+--- An __index for objects with methods and lazily computed fields: a
+-- method by name, else the field computed once (and kept with rawset).
+-- @tparam table methods name -> function
+-- @tparam table lazy name -> function(obj) giving the field's value
+-- @treturn function
+function M.lazy_index(methods, lazy)
+  return function(obj, key)
+    local method = methods[key]
+    if method ~= nil then return method end
+    local make = lazy[key]
+    if make then
+      local value = make(obj)
+      rawset(obj, key, value)
+      return value
+    end
+    return nil
+  end
+end
+
 --- A read-only view of a table: reads go through, writes raise at the
 -- charm's line with the given label ("config is read-only").
 -- @tparam table data
