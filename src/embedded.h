@@ -6,11 +6,14 @@
  *   embedded_module_lua   the module's own Lua (src/marshal.lua), loaded
  *                         by luaopen_juju itself, never require-able;
  *   embedded_preload_lua  the framework (the .lua files under lua/:
- *                         "juju.charm", ...),
- *                         installed by luaopen_juju as package.preload
- *                         loaders, so `require` compiles a module the first
- *                         time it is asked for and a hook pays only for
- *                         what it uses. The same in build/dispatch and in
+ *                         "juju.charm", ...), installed by luaopen_juju as
+ *                         package.preload loaders. `require` gives a
+ *                         stand-in table that loads the module the first
+ *                         time one of its fields is touched (then delegates
+ *                         to it, reads and writes), so a hook pays only for
+ *                         the modules it uses, whatever the charm requires
+ *                         at its top. Every framework module returns a
+ *                         table. The same in build/dispatch and in
  *                         build/juju.so under a stock lua5.4.
  */
 #ifndef DISPATCH_EMBEDDED_H

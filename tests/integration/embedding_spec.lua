@@ -54,13 +54,23 @@ describe_once("modules embedded from LUA_DIR #integration", function()
     hookenv.rmtree(tmp)
   end)
 
-  it("dispatch has a preload loader for each, compiling a module only when required", function()
+  it("dispatch has a preload loader for each, loading a module only when first used", function()
     local r = dispatch([[
       assert(type(package.preload["juju.probe"]) == "function")
       assert(type(package.preload["probe"]) == "function")
-      assert(PROBE_LOADS == nil, "compiled before it was required")
+      assert(PROBE_LOADS == nil, "loaded before it was required")
       local p = require "juju.probe"
-      assert(PROBE_LOADS == 1 and require("juju.probe") == p and PROBE_LOADS == 1)
+      assert(PROBE_LOADS == nil, "loaded before it was used")
+      local name = p.name
+      assert(PROBE_LOADS == 1 and name == "juju.probe")
+      assert(require("juju.probe").name == "juju.probe" and PROBE_LOADS == 1)
+      -- the stand-in and the module are one table: writes go through, pairs sees all
+      p.extra = 7
+      assert(package.loaded["juju.probe"].extra == 7)
+      local keys = {}
+      for k in pairs(p) do keys[#keys + 1] = k end
+      table.sort(keys)
+      assert(table.concat(keys, ",") == "extra,fail,file,name", table.concat(keys, ","))
       local ok, err = pcall(p.fail)
       print(p.name, require("probe").name, err)
     ]])
