@@ -74,16 +74,17 @@ need-build-deps:
 # ---------------------------------------------------------------- sources
 # C that talks to Lua; everything else in src/ is pure C (no lua.h) with its
 # own unit tests in tests/c.
-LUA_C    := src/main.c src/juju.c src/json_decode.c src/json_encode.c src/json.c src/embedded.c src/sys.c
+LUA_C    := src/main.c src/charmload.c src/juju.c src/json_decode.c src/json_encode.c src/json.c src/embedded.c src/sys.c
 PURE_C   := $(filter-out $(LUA_C),$(wildcard src/*.c))
-MODULE_C := $(filter-out src/main.c,$(LUA_C))
+HOST_C   := src/main.c src/charmload.c
+MODULE_C := $(filter-out $(HOST_C),$(LUA_C))
 
 obj = $(patsubst src/%.c,$(1)/%.o,$(2))
 PURE_O   := $(call obj,$(B)/obj,$(PURE_C))
 MODULE_O := $(call obj,$(B)/obj,$(MODULE_C)) $(B)/obj/embedded_lua.o
-HOST_O   := $(B)/obj/main.o
+HOST_O   := $(call obj,$(B)/obj,$(HOST_C))
 PIC_O    := $(call obj,$(B)/pic,$(PURE_C) $(MODULE_C)) $(B)/pic/embedded_lua.o
-ASAN_O   := $(call obj,$(A)/obj,$(PURE_C) $(MODULE_C) src/main.c) $(A)/obj/embedded_lua.o
+ASAN_O   := $(call obj,$(A)/obj,$(PURE_C) $(MODULE_C) $(HOST_C)) $(A)/obj/embedded_lua.o
 
 $(B)/obj/%.o: src/%.c | need-build-deps
 	@mkdir -p $(@D)
@@ -215,7 +216,7 @@ $(A)/pic/%.o: src/%.c | need-build-deps
 $(A)/obj/embedded_lua.o $(A)/pic/embedded_lua.o: $(B)/embedded_lua.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -fPIC -c -o $@ $<
-ASAN_LIB_O := $(filter-out $(A)/obj/main.o,$(ASAN_O))
+ASAN_LIB_O := $(filter-out $(call obj,$(A)/obj,$(HOST_C)),$(ASAN_O))
 ASAN_PIC_O := $(call obj,$(A)/pic,$(PURE_C) $(MODULE_C)) $(A)/pic/embedded_lua.o
 $(A)/dispatch: $(ASAN_O)
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(STATIC_LIBS) -ldl
@@ -293,7 +294,8 @@ charm: $(B)/charm/dispatch
 	@mkdir -p '$(CHARM_OUT)'
 	@t0=$$(date +%s%N); \
 	$(LUA) tools/pack.lua --charm '$(CHARM)' --dispatch $(B)/charm/dispatch --out-dir '$(CHARM_OUT)' \
-	  --tool-version 'dispatch-pack $(VERSION)' $(if $(CHARM_ARCH),--arch '$(CHARM_ARCH)') || exit 1; \
+	  --tool-version 'dispatch-pack $(VERSION)' $(if $(CHARM_ARCH),--arch '$(CHARM_ARCH)') \
+	  $(if $(filter 1,$(EMBED_BYTECODE)),--compile) || exit 1; \
 	t1=$$(date +%s%N); echo "make charm: packed in $$(( (t1 - t0) / 1000000 )) ms"
 new-charm:
 	@test -n '$(NAME)' && test -n '$(DIR)' || { echo "usage: make new-charm NAME=my-charm DIR=../my-charm"; exit 2; }

@@ -972,6 +972,32 @@ static struct call call_at(lua_State *L, int base)
     return k;
 }
 
+/* The shapes simple enough for C, so that the commands every hook runs
+ * (state-get, is-leader, relation-ids) never load marshal.lua: the decoded
+ * value on top becomes the result. 0 when marshal must shape it. */
+static int shape_natively(lua_State *L, const char *shape, const struct call *k)
+{
+    int list = strcmp(shape, "list") == 0;
+    int state = strcmp(shape, "state") == 0;
+    if (list || state) {
+        /* a table, or {} for null; state_get(key) gives the value itself */
+        if (state && given(L, k, 0))
+            return 1;
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            lua_newtable(L);
+        }
+        return 1;
+    }
+    if (strcmp(shape, "is_leader") == 0) {
+        int leader = lua_isboolean(L, -1) && lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        lua_pushboolean(L, leader);
+        return 1;
+    }
+    return 0;
+}
+
 /* After the command: the result slots are the top R_COUNT values. */
 static int finish(lua_State *L, int base)
 {
@@ -995,7 +1021,7 @@ static int finish(lua_State *L, int base)
         lua_pushfstring(L, "output is not valid JSON (%s)", lua_tostring(L, -1));
         return raise_error(L, &k, r, lua_tostring(L, -1));
     }
-    if (c->shape != NULL) {
+    if (c->shape != NULL && !shape_natively(L, c->shape, &k)) {
         int value = lua_gettop(L);
         push_marshal(L);
         lua_getfield(L, -1, "shape");

@@ -27,6 +27,7 @@
 #include "lua.h"
 #include "lualib.h"
 
+#include "charmload.h"
 #include "interrupt.h"
 
 #ifndef DISPATCH_VERSION
@@ -158,7 +159,9 @@ static void open_libraries(lua_State *L)
     lua_pop(L, 1);
 }
 
-/* package.path for the charm at root; no C modules (the binary is static). */
+/* package.path for the charm at root, searched through charmload.c (the
+ * compiled chunks of a packed charm when they match); no C modules (the
+ * binary is static). */
 static void set_paths(lua_State *L, const char *root)
 {
     lua_getglobal(L, "package");
@@ -168,6 +171,7 @@ static void set_paths(lua_State *L, const char *root)
     lua_pushliteral(L, "");
     lua_setfield(L, -2, "cpath");
     lua_pop(L, 1);
+    charm_install_searcher(L, root);
 }
 
 /* The charm root: JUJU_CHARM_DIR, else the directory of this executable. */
@@ -208,7 +212,7 @@ static int run_hook(lua_State *L, const char *argv0)
     event = event ? event + 1 : dpath;
 
     lua_pushfstring(L, "%s/src/charm.lua", root);
-    int status = luaL_loadfile(L, lua_tostring(L, -1));
+    int status = charm_loadfile(L, root, lua_tostring(L, -1));
     lua_remove(L, -2);
     if (status != LUA_OK) {
         /* add where we looked, keep Lua's reason */

@@ -59,7 +59,8 @@ end
 
 -- ------------------------------------------------------------------ results
 
---- Shapers, keyed by the name in src/juju.c's command table. Each receives
+--- Shapers, keyed by the name in src/hookcmds.c's table (the simplest,
+-- "list", "state" and "is_leader", are done in C). Each receives
 -- the decoded JSON value, the options table (or nil) and the first
 -- positional argument, and returns what the Lua caller gets.
 local shape = {}
@@ -180,19 +181,6 @@ end
 function shape.relation_model(d)
   d = table_or_empty(d)
   return { uuid = d.uuid }
-end
-
-function shape.list(d)
-  return table_or_empty(d)
-end
-
-function shape.state(d, _, key)
-  if key == nil then return table_or_empty(d) end
-  return d
-end
-
-function shape.is_leader(d)
-  return d == true
 end
 
 local function trim(s)

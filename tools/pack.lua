@@ -909,11 +909,25 @@ local function add_tree(root, rel, entries, fail)
   end
 end
 
+--- The header of a compiled chunk: "DLUAC" 0x01, the FNV-1a 64-bit hash
+-- of the source and its length, little-endian (src/charmload.h reads it).
+-- @tparam string source
+-- @treturn string
+function M.compiled_header(source)
+  local h = -3750763034362895579   -- 0xcbf29ce484222325
+  for i = 1, #source do
+    h = (h ~ source:byte(i)) * 0x100000001b3
+  end
+  return "DLUAC\1" .. string.pack("<i8<I8", h, #source)
+end
+
 --- Pack a charm directory.
 -- @tparam table opts `charm` (directory), `dispatch` (path), `out` (file)
 --   or `out_dir` (directory), optional `arch`, `platform`,
 --   `tool_version`, `mtime` (seconds since 1970; default
---   `SOURCE_DATE_EPOCH` or @{ZIP_EPOCH})
+--   `SOURCE_DATE_EPOCH` or @{ZIP_EPOCH}), `compile` (true: add each Lua
+--   file's chunk, compiled by this Lua, for dispatch to load instead of
+--   parsing the source: only for a dispatch built with this same Lua)
 -- @treturn table|nil `{path =, name =, arch =, channel =, entries =, size =}`
 -- @treturn {string,...} the problems, each naming its file
 function M.pack(opts)
@@ -988,6 +1002,32 @@ function M.pack(opts)
     add_tree(charm, "src", entries, ffail)
   end
   if lfs.attributes(charm .. "/lib", "mode") == "directory" then add_tree(charm, "lib", entries, ffail) end
+  -- every Lua file must compile (a syntax error fails the pack, not a
+  -- hook); with --compile its chunk goes in as well (see src/charmload.h)
+  local compiled = {}
+  for _, e in ipairs(entries) do
+    if not e.dir and e.name:match("%.lua$") then
+      local chunk, cerr = load(e.data, "@" .. e.name)
+      if not chunk then
+        errs[#errs + 1] = charm .. "/" .. tostring(cerr)
+      elseif opts.compile then
+        compiled[#compiled + 1] = { name = ".dispatch/luac/" .. e.name, mode = 420,
+                                    data = M.compiled_header(e.data) .. string.dump(chunk, false) }
+      end
+    end
+  end
+  if #compiled > 0 then
+    local dirs = {}
+    for _, c in ipairs(compiled) do
+      local dir = c.name:match("^(.*)/[^/]*$")
+      while dir and not dirs[dir] do
+        dirs[dir] = true
+        entries[#entries + 1] = { name = dir .. "/", dir = true, mode = 493 }
+        dir = dir:match("^(.*)/[^/]*$")
+      end
+      entries[#entries + 1] = c
+    end
+  end
   for _, name in ipairs { "README.md", "LICENSE", "icon.svg" } do
     local mode = lfs.attributes(charm .. "/" .. name, "mode")
     if mode == "file" then
@@ -1046,7 +1086,7 @@ end
 
 local USAGE = [[
 usage: lua5.4 tools/pack.lua --charm DIR --dispatch PATH (--out FILE.charm | --out-dir DIR)
-                             [--arch ARCH] [--platform NAME] [--tool-version VERSION]
+                             [--arch ARCH] [--platform NAME] [--tool-version VERSION] [--compile]
 ]]
 
 --- The command line.
@@ -1065,6 +1105,11 @@ function M.main(argv)
       io.stdout:write(USAGE)
       return 0
     end
+    if a == "--compile" then
+      opts.compile = true
+      i = i + 1
+      goto next_arg
+    end
     local key, value = flags[a], argv[i + 1]
     if not key or value == nil then
       io.stderr:write(("pack.lua: %s\n%s"):format(key and (a .. " needs a value") or ("unknown argument " .. a), USAGE))
@@ -1072,6 +1117,7 @@ function M.main(argv)
     end
     opts[key] = value
     i = i + 2
+    ::next_arg::
   end
   if not opts.charm or not opts.dispatch or not (opts.out or opts.out_dir) then
     io.stderr:write(USAGE)
