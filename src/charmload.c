@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "embedded.h"
 #include "lauxlib.h"
 
 #define MAGIC "DLUAC\x01"
@@ -143,8 +144,18 @@ void charm_install_searcher(lua_State *L, const char *root)
 {
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "searchers");
+    /* Lua's file searcher: the first after package.preload's that is not
+     * the framework's embedded one */
+    lua_Integer i = 2;
+    for (;; i++) {
+        if (lua_rawgeti(L, -1, i) == LUA_TNIL || lua_tocfunction(L, -1) != embedded_searcher) {
+            lua_pop(L, 1);
+            break;
+        }
+        lua_pop(L, 1);
+    }
     lua_pushstring(L, root);
     lua_pushcclosure(L, charm_searcher, 1);
-    lua_rawseti(L, -2, 2);
+    lua_rawseti(L, -2, i);
     lua_pop(L, 2);
 }

@@ -25,8 +25,9 @@
 int charm_loadfile(lua_State *L, const char *root, const char *path);
 
 /* Put a searcher for the charm's modules in place of Lua's own file
- * searcher (package.searchers[2]): the same lookup on package.path, but
- * through charm_loadfile for root. */
+ * searcher (the first entry of package.searchers after package.preload's
+ * and the framework's): the same lookup on package.path, but through
+ * charm_loadfile for root. */
 void charm_install_searcher(lua_State *L, const char *root);
 
 #endif

@@ -126,18 +126,48 @@ static int preload_loader(lua_State *L)
     return 1;
 }
 
-void embedded_install_preload(lua_State *L)
+/* package.searchers entry, right after package.preload's: the embedded
+ * module of that name, as a loader giving its stand-in. */
+int embedded_searcher(lua_State *L)
 {
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    for (const struct embedded_lua *e = embedded_preload_lua; e->name != NULL; e++) {
-        if (lua_getfield(L, -1, e->name) == LUA_TNIL) {
-            lua_pushlightuserdata(L, (void *)e);
-            lua_pushcclosure(L, preload_loader, 1);
-            lua_setfield(L, -3, e->name);
-        }
+    const char *name = luaL_checkstring(L, 1);
+    const struct embedded_lua *e = embedded_find(embedded_preload_lua, name);
+    if (e == NULL) {
+        lua_pushfstring(L, "no embedded module '%s'", name);
+        return 1;
+    }
+    lua_pushlightuserdata(L, (void *)e);
+    lua_pushcclosure(L, preload_loader, 1);
+    lua_pushliteral(L, ":embedded:");
+    return 2;
+}
+
+/* Registry key: the searcher is in place for this state. */
+static const char REG_SEARCHER = 'x';
+
+void embedded_install_searcher(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_SEARCHER) != LUA_TNIL) {
         lua_pop(L, 1);
+        return;
     }
     lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_SEARCHER);
+    lua_getglobal(L, "package");
+    if (lua_getfield(L, -1, "searchers") != LUA_TTABLE) {
+        lua_pop(L, 2);   /* no package library: only luaopen_<name> finds them */
+        return;
+    }
+    /* insert at 2: after package.preload, before the file searchers */
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    for (lua_Integer i = n; i >= 2; i--) {
+        lua_rawgeti(L, -1, i);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushcfunction(L, embedded_searcher);
+    lua_rawseti(L, -2, 2);
+    lua_pop(L, 2);
 }
 
 int embedded_open(lua_State *L, const char *name)

@@ -6,8 +6,8 @@
  *   embedded_module_lua   the module's own Lua (src/marshal.lua), loaded
  *                         by luaopen_juju itself, never require-able;
  *   embedded_preload_lua  the framework (the .lua files under lua/:
- *                         "juju.charm", ...), installed by luaopen_juju as
- *                         package.preload loaders. `require` gives a
+ *                         "juju.charm", ...), found by a searcher that
+ *                         luaopen_juju installs. `require` gives a
  *                         stand-in table that loads the module the first
  *                         time one of its fields is touched (then delegates
  *                         to it, reads and writes), so a hook pays only for
@@ -39,12 +39,17 @@ const struct embedded_lua *embedded_find(const struct embedded_lua *list, const 
 /* Compile e and push the chunk (raises on a syntax error). */
 void embedded_load(lua_State *L, const struct embedded_lua *e);
 
-/* Set package.preload[name] to a loader of each framework module, leaving
- * any entry already there alone (a test may have put its own). */
-void embedded_install_preload(lua_State *L);
+/* Put a searcher for the framework's modules in package.searchers, right
+ * after package.preload's (so a test may still put its own module in
+ * package.preload), once per state. Nothing is made per module until it is
+ * required. */
+void embedded_install_searcher(lua_State *L);
+
+/* That searcher (so another searcher can tell it from Lua's own). */
+int embedded_searcher(lua_State *L);
 
 /* The body of a generated luaopen_<name> (the C searcher's way in): load
- * the juju module (which installs the preloads), then compile and run the
+ * the juju module (which installs the searcher), then compile and run the
  * named module. Lets a stock lua5.4 find `require "juju.charm"` in juju.so
  * even before `require "juju"`. */
 int embedded_open(lua_State *L, const char *name);

@@ -1245,10 +1245,6 @@ static void open_state(lua_State *L)
         return;
     }
     lua_pop(L, 1);
-    const char *broken = hookcmds_check(hookcmds, hookcmds_count);
-    if (broken != NULL)
-        luaL_error(L, "juju: the command table is broken: %s", broken);
-
     if (luaL_newmetatable(L, GUARD_MT)) {
         lua_pushcfunction(L, guard_close);
         lua_setfield(L, -2, "__gc");
@@ -1272,16 +1268,64 @@ static void open_state(lua_State *L)
     lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_JSON);
 }
 
+/* The hook command functions are made when first looked up (a hook uses a
+ * handful of the 37): the module's __index makes one and keeps it in the
+ * table; __pairs makes them all first, so iterating sees every one. */
+static int make_hookcmd(lua_State *L, int module, size_t i)
+{
+    lua_pushlightuserdata(L, (void *)&hookcmds[i]);
+    lua_pushcclosure(L, l_hookcmd, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, module, hookcmds[i].name);
+    return 1;
+}
+
+static int module_index(lua_State *L)
+{
+    const char *key = lua_tostring(L, 2);
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return 0;
+    for (size_t i = 0; i < hookcmds_count; i++)
+        if (strcmp(hookcmds[i].name, key) == 0)
+            return make_hookcmd(L, 1, i);
+    return 0;
+}
+
+static int module_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (lua_next(L, 1))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static int module_pairs(lua_State *L)
+{
+    for (size_t i = 0; i < hookcmds_count; i++) {
+        if (lua_getfield(L, 1, hookcmds[i].name) == LUA_TNIL)   /* makes it */
+            luaL_error(L, "juju: cannot make %s", hookcmds[i].name);
+        lua_pop(L, 1);
+    }
+    lua_pushcfunction(L, module_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
 int luaopen_juju(lua_State *L)
 {
     open_state(L);
 
-    lua_createtable(L, 0, (int)hookcmds_count + 12);
-    for (size_t i = 0; i < hookcmds_count; i++) {
-        lua_pushlightuserdata(L, (void *)&hookcmds[i]);
-        lua_pushcclosure(L, l_hookcmd, 1);
-        lua_setfield(L, -2, hookcmds[i].name);
+    lua_createtable(L, 0, 16);
+    if (luaL_newmetatable(L, "juju.Module")) {
+        lua_pushcfunction(L, module_index);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, module_pairs);
+        lua_setfield(L, -2, "__pairs");
     }
+    lua_setmetatable(L, -2);
     static const luaL_Reg funcs[] = {
         {"parse_rfc3339", l_parse_rfc3339},
         {"set_runner", l_set_runner},
@@ -1307,14 +1351,14 @@ int luaopen_juju(lua_State *L)
     lua_setfield(L, -2, "juju.json");
     lua_pop(L, 1);
 
-    /* juju.sys (workload processes and files): only as require "juju.sys" */
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    sys_push_module(L);
+    /* juju.sys (workload processes and files): made on require "juju.sys" */
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, luaopen_juju_sys);
     lua_setfield(L, -2, "juju.sys");
     lua_pop(L, 1);
 
-    /* The framework's modules, each compiled on its first require. */
-    embedded_install_preload(L);
+    /* The framework's modules, each loaded when first used. */
+    embedded_install_searcher(L);
     return 1;
 }
 

@@ -92,13 +92,13 @@ M.reload = verb("reload")
 -- @tparam[opt] table opts `now` (true: start it now too)
 -- @raise a @{juju.process.Error} when systemctl fails
 -- @usage systemd.enable("app", {now = true})
---- systemctl VERB [--now] UNIT, for enable and disable.
-local function at_boot(verb, unit, opts)
-  check_unit(unit, verb)
-  if now_option(opts, verb) then
-    process.run({ "systemctl", verb, "--now", unit })
+--- systemctl ACTION [--now] UNIT, for enable and disable.
+local function at_boot(action, unit, opts)
+  check_unit(unit, action)
+  if now_option(opts, action) then
+    process.run({ "systemctl", action, "--now", unit })
   else
-    process.run({ "systemctl", verb, unit })
+    process.run({ "systemctl", action, unit })
   end
 end
 
