@@ -19,7 +19,7 @@
 #
 # WERROR=1 turns warnings into errors (CI sets it). Tools and library paths
 # are variables: CC, LUA, BUSTED, LUACHECK, LDOC, GO, FUZZ_CC, LUA_INC,
-# LUA_LIB, CJSON_LIB, B (the build directory).
+# LUA_LIB, CJSON_LIB, LYAML_LIB, YAML_LIB, LYAML_DIR, B (the build directory).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -38,6 +38,14 @@ STRIP    ?= strip
 LUA_INC   ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIB   ?= $(shell $(CC) -print-file-name=liblua5.4.a)
 CJSON_LIB ?= $(shell $(CC) -print-file-name=liblua5.4-cjson.a)
+# YAML: Debian's lua-yaml (lyaml). Its C part (luaopen_yaml) and libyaml are
+# linked into dispatch; its Lua modules are read from LYAML_DIR at build time
+# and embedded like the framework (`require "lyaml"`, loaded on first use).
+# juju.so carries the Lua modules too; under a stock lua5.4 the C `yaml`
+# comes from the system's yaml.so.
+LYAML_LIB ?= $(shell $(CC) -print-file-name=liblua5.4-yaml.a)
+YAML_LIB  ?= $(shell $(CC) -print-file-name=libyaml.a)
+LYAML_DIR ?= /usr/share/lua/5.4/lyaml
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ifeq ($(WERROR),1)
@@ -50,7 +58,8 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(LUA_INC) $(CPPFLAGS) -MMD -MP
 B := build
 A := $(B)/asan
 
-BUILD_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 lua-cjson-dev
+BUILD_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 lua-cjson-dev \
+              lua-yaml lua-yaml-dev libyaml-dev
 TEST_PKGS  := $(BUILD_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-markdown lua-yaml \
               golang-go clang libclang-rt-14-dev valgrind
 
@@ -70,6 +79,11 @@ deps-test:
 need-build-deps:
 	@command -v $(LUA) >/dev/null || { echo "$(LUA) not found: run 'make deps'"; exit 1; }
 	@test -f "$(LUA_LIB)" || { echo "liblua5.4.a not found: run 'make deps'"; exit 1; }
+	@test -f "$(CJSON_LIB)" || { echo "liblua5.4-cjson.a not found: run 'make deps'"; exit 1; }
+	@test -f "$(LYAML_LIB)" || { echo "liblua5.4-yaml.a not found: run 'make deps'"; exit 1; }
+	@test -f "$(YAML_LIB)" || { echo "libyaml.a not found: run 'make deps'"; exit 1; }
+	@for m in $(LYAML_MODULES); do test -f "$(LYAML_DIR)/$$m.lua" || \
+	  { echo "$(LYAML_DIR)/$$m.lua not found: run 'make deps' (or set LYAML_DIR)"; exit 1; }; done
 
 # ---------------------------------------------------------------- sources
 # C that talks to Lua; everything else in src/ is pure C (no lua.h) with its
@@ -104,20 +118,25 @@ $(B)/obj/embedded_lua.o $(B)/pic/embedded_lua.o: $(B)/embedded_lua.c
 # EMBED_BYTECODE=1 embeds compiled chunks (faster to load; debug info
 # kept), for a build that links the same Lua as $(LUA) on the same kind of
 # machine; 0 embeds source (cross builds).
+# lyaml's modules come from LYAML_DIR, named lyaml, lyaml.functional, ...
+# (a missing one is need-build-deps's message, not make's).
 LUA_DIR        ?= lua
 EMBED_BYTECODE ?= 1
 LUA_MODULE_SRC := $(sort $(wildcard src/*.lua))
 LUA_LIB_SRC    := $(sort $(shell find $(LUA_DIR) -name '*.lua' 2>/dev/null))
-EMBED_LIST := $(EMBED_BYTECODE) $(LUA_MODULE_SRC) | $(LUA_DIR) $(LUA_LIB_SRC)
+LYAML_MODULES  := init functional explicit implicit
+LYAML_SRC      := $(addprefix $(LYAML_DIR)/,$(addsuffix .lua,$(LYAML_MODULES)))
+EMBED_LIST := $(EMBED_BYTECODE) $(LUA_MODULE_SRC) | $(LUA_DIR) $(LUA_LIB_SRC) | $(LYAML_SRC)
 $(B)/embedded.list: FORCE
 	@mkdir -p $(B)
 	@echo '$(EMBED_LIST)' | cmp -s - $@ 2>/dev/null || echo '$(EMBED_LIST)' > $@
-$(B)/embedded_lua.c: tools/embed.lua $(B)/embedded.list $(LUA_MODULE_SRC) $(LUA_LIB_SRC) | need-build-deps
+$(B)/embedded_lua.c: tools/embed.lua $(B)/embedded.list $(LUA_MODULE_SRC) $(LUA_LIB_SRC) \
+                     $(wildcard $(LYAML_SRC)) | need-build-deps
 	$(LUA) tools/embed.lua $(if $(filter 1,$(EMBED_BYTECODE)),--bytecode) $@ \
-	  $(LUA_MODULE_SRC) -- $(LUA_DIR) $(LUA_LIB_SRC)
+	  $(LUA_MODULE_SRC) -- $(LUA_DIR) $(LUA_LIB_SRC) --package lyaml $(LYAML_DIR) $(LYAML_SRC)
 
 # ---------------------------------------------------------------- binaries
-STATIC_LIBS := $(CJSON_LIB) $(LUA_LIB) -lm
+STATIC_LIBS := $(LYAML_LIB) $(YAML_LIB) $(CJSON_LIB) $(LUA_LIB) -lm
 
 # Static glibc warns that dlopen/getpw* would need the shared libc at run
 # time; Lua's loadlib uses dlopen (unused here: cpath is empty), we never

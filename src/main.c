@@ -37,6 +37,7 @@
 int luaopen_juju(lua_State *L);
 int luaopen_cjson(lua_State *L);
 int luaopen_cjson_safe(lua_State *L);
+int luaopen_yaml(lua_State *L);   /* Debian's lua-yaml (lyaml's C part), with libyaml */
 
 static const char *progname = "dispatch";
 
@@ -48,7 +49,7 @@ static const char usage_text[] =
     "With no arguments (as Juju runs it) dispatch loads ROOT/src/charm.lua, ROOT\n"
     "being JUJU_CHARM_DIR or the directory of the executable, and runs it for the\n"
     "event named by JUJU_DISPATCH_PATH (or argv[0], for hooks/<name> links).\n"
-    "Otherwise it is a Lua 5.4 interpreter with juju, cjson and the framework:\n"
+    "Otherwise it is a Lua 5.4 interpreter with juju, cjson, lyaml and the framework:\n"
     "  -e CODE     run CODE (may repeat; before FILE)\n"
     "  FILE.lua    run the file with ARGS as arg[1..] and ...; '-' reads stdin\n"
     "  --          stop handling options\n";
@@ -139,19 +140,26 @@ static void log_to_juju(lua_State *L)
 
 static void open_libraries(lua_State *L)
 {
-    /* Ignore LUA_PATH, LUA_CPATH and LUA_INIT: a hook's environment is not ours. */
-    lua_pushboolean(L, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
-    luaL_openlibs(L);
     /* The C modules are linked in, found through package.preload (so a
      * `package.loaded.juju = nil; require "juju"` finds juju again); only
-     * juju is loaded now: it installs the framework's loaders. */
+     * juju is loaded now: it installs the framework's loaders (and lyaml's
+     * Lua, whose `require "yaml"` finds the C part here). */
     static const luaL_Reg builtin[] = {
         {"cjson", luaopen_cjson},
         {"cjson.safe", luaopen_cjson_safe},
         {"juju", luaopen_juju},
+        {"yaml", luaopen_yaml},
         {NULL, NULL},
     };
+    /* Ignore LUA_PATH, LUA_CPATH and LUA_INIT: a hook's environment is not ours. */
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+    /* package.preload made at its final size (luaopen_package takes the
+     * table it finds): filled from empty it would be rehashed on the way,
+     * so that each entry more (yaml) would cost start-up a rehash. */
+    lua_createtable(L, 0, (int)(sizeof builtin / sizeof builtin[0]) - 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    luaL_openlibs(L);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     luaL_setfuncs(L, builtin, 0);
     lua_pop(L, 1);

@@ -132,4 +132,45 @@ describe_once("modules embedded from LUA_DIR #integration", function()
     assert.equal(1, r.code)
     assert.matches("broken.lua:2:", r.stderr, 1, true)
   end)
+
+  it("--package NAME DIR names a package's files under NAME, whatever DIR is called", function()
+    local pkg, fw = tmp .. "/pkgdir", tmp .. "/fw"
+    hookenv.sh("mkdir -p " .. quote(pkg .. "/sub") .. " " .. quote(fw .. "/thing"))
+    for _, f in ipairs { "init.lua", "extra.lua", "sub/init.lua" } do
+      hookenv.write_file(pkg .. "/" .. f, "return {}\n")
+    end
+    hookenv.write_file(fw .. "/thing/init.lua", "return {}\n")
+    local out = tmp .. "/pkg.c"
+    local r = hookenv.run({ "tools/embed.lua", out, "--", fw, fw .. "/thing/init.lua",
+      "--package", "mypkg", pkg, pkg .. "/init.lua", pkg .. "/extra.lua", pkg .. "/sub/init.lua" },
+      { program = "lua5.4" })
+    assert.equal("", r.stderr)
+    assert.equal(0, r.code)
+    local names = {}
+    for name, chunk in hookenv.read_file(out):gmatch('\n  {"([^"]+)", "@([^"]+)",') do
+      names[#names + 1] = name .. "=" .. chunk
+    end
+    assert.same({
+      "thing=" .. fw .. "/thing/init.lua",
+      "mypkg=" .. pkg .. "/init.lua",
+      "mypkg.extra=" .. pkg .. "/extra.lua",
+      "mypkg.sub=" .. pkg .. "/sub/init.lua",
+    }, names)
+    -- a package module whose name the framework has already: refused
+    hookenv.sh("mkdir -p " .. quote(fw .. "/mypkg"))
+    hookenv.write_file(fw .. "/mypkg/extra.lua", "return {}\n")
+    r = hookenv.run({ "tools/embed.lua", out, "--", fw, fw .. "/mypkg/extra.lua",
+      "--package", "mypkg", pkg, pkg .. "/extra.lua" }, { program = "lua5.4" })
+    assert.equal(1, r.code)
+    assert.matches("both would be module 'mypkg.extra'", r.stderr, 1, true)
+    -- a file outside the package's directory, and a package name that is none
+    r = hookenv.run({ "tools/embed.lua", out, "--", fw, "--package", "mypkg", pkg, fw .. "/thing/init.lua" },
+      { program = "lua5.4" })
+    assert.equal(1, r.code)
+    assert.matches("is not under " .. pkg, r.stderr, 1, true)
+    r = hookenv.run({ "tools/embed.lua", out, "--", fw, "--package", "my..pkg", pkg, pkg .. "/init.lua" },
+      { program = "lua5.4" })
+    assert.equal(1, r.code)
+    assert.matches("--package my..pkg: not a module name", r.stderr, 1, true)
+  end)
 end)
