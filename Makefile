@@ -60,10 +60,11 @@ A := $(B)/asan
 
 BUILD_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 lua-cjson-dev \
               lua-yaml lua-yaml-dev libyaml-dev
-TEST_PKGS  := $(BUILD_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-markdown lua-yaml \
+PACK_PKGS  := lua-yaml lua-filesystem
+TEST_PKGS  := $(BUILD_PKGS) $(PACK_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-markdown \
               golang-go clang libclang-rt-14-dev valgrind
 
-.PHONY: all deps deps-test need-build-deps test check demo check-c check-go check-lua check-template \
+.PHONY: all deps deps-test deps-demo run-demo need-build-deps test check demo check-c check-go check-lua check-template \
         check-unit check-integration check-asan check-valgrind bench fuzz install \
         clean doc FORCE
 
@@ -74,6 +75,8 @@ deps:
 	tools/deps $(BUILD_PKGS)
 deps-test:
 	tools/deps $(TEST_PKGS)
+deps-demo:
+	tools/deps $(BUILD_PKGS) $(PACK_PKGS)
 
 # A clear word instead of a compiler error when the build packages are missing.
 need-build-deps:
@@ -294,10 +297,12 @@ bench: all $(TEST_TOOLS) $(B)/bench/trivial $(B)/bench/trivial-static $(B)/bench
 	$(TEST_ENV) tests/bench/run
 
 # ---------------------------------------------------------------- demo
-demo: deps-test
+# The template, packed, run through its events on a simulated unit
+# (tools/demo: one `dispatch --simulate` per event).
+demo: deps-demo
 	@$(MAKE) --no-print-directory run-demo
-run-demo: all $(TEST_TOOLS)
-	$(TEST_ENV) tests/fixtures/demo-run
+run-demo: charm
+	BUILD=$(CURDIR)/$(B) tools/demo
 
 # ---------------------------------------------------------------- charms
 # tools/pack.lua writes CHARM_OUT/<name>.charm (the name from CHARM's

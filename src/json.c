@@ -26,7 +26,9 @@ with string keys an object, and an empty table is `{}` unless marked with
 
 /*** Encode a value as JSON text.
 @param value nil, boolean, number, string, table, or @{null}
-@treturn string compact JSON, keys sorted
+@tparam[opt] table opts `indent`: spaces a level (each item on its own
+line, for files people read); default 0, compact
+@treturn string JSON, keys sorted
 @raise for what JSON cannot hold (functions, inf, nan, invalid UTF-8,
 mixed or sparse keys, cycles), naming the place: `cannot encode a value
 JSON cannot hold: function at 'items[2].run'`
@@ -37,9 +39,25 @@ JSON cannot hold: function at 'items[2].run'`
 static int l_encode(lua_State *L)
 {
     luaL_checkany(L, 1);
+    int indent = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, 2) != 0) {
+            lua_pop(L, 1);
+            if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "indent") != 0)
+                return luaL_error(L, "bad argument #2 to 'encode' (unknown option '%s')",
+                                  luaL_tolstring(L, -1, NULL));
+        }
+        lua_getfield(L, 2, "indent");
+        lua_Integer n = luaL_checkinteger(L, -1);
+        luaL_argcheck(L, n >= 0 && n <= 16, 2, "indent: 0 to 16 spaces");
+        indent = (int)n;
+    }
     lua_settop(L, 1);
     struct json_encode_opts o = {
         .spaced = 0,
+        .indent = indent,
         .null_idx = lua_upvalueindex(UV_NULL),
         .array_mt_idx = lua_upvalueindex(UV_ARRAY_MT),
         .object_mt_idx = lua_upvalueindex(UV_OBJECT_MT),

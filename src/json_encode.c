@@ -183,12 +183,30 @@ static int marked(lua_State *L, int idx, int mt_idx)
     return same;
 }
 
+/* Between items: "," (", " when spaced); with indent, a new line indented
+ * to the items' level (before the first item too, and before the closing
+ * bracket at the container's level, which this gives with first < 0). */
+static void separate(lua_State *L, struct encoder *e, int first, int depth)
+{
+    int indent = e->opts->indent;
+    if (indent <= 0) {
+        if (first == 0)
+            put(L, e, e->opts->spaced ? ", " : ",", e->opts->spaced ? 2 : 1);
+        return;
+    }
+    if (first == 0)
+        put(L, e, ",", 1);
+    put(L, e, "\n", 1);
+    static const char spaces[] = "                                ";
+    for (long left = (long)indent * (first < 0 ? depth : depth + 1); left > 0; left -= 32)
+        put(L, e, spaces, left < 32 ? (size_t)left : 32);
+}
+
 static int encode_array(lua_State *L, struct encoder *e, int idx, lua_Integer n, int depth)
 {
     put(L, e, "[", 1);
     for (lua_Integer i = 1; i <= n; i++) {
-        if (i > 1)
-            put(L, e, e->opts->spaced ? ", " : ",", e->opts->spaced ? 2 : 1);
+        separate(L, e, i == 1, depth);
         e->path[depth + 1] = (struct segment){NULL, 0, i};
         lua_rawgeti(L, idx, i);
         int rc = encode_value(L, e, lua_gettop(L), depth + 1);
@@ -196,6 +214,8 @@ static int encode_array(lua_State *L, struct encoder *e, int idx, lua_Integer n,
         if (rc != 0)
             return rc;
     }
+    if (n > 0)
+        separate(L, e, -1, depth);
     put(L, e, "]", 1);
     return 0;
 }
@@ -242,13 +262,13 @@ static int encode_object(lua_State *L, struct encoder *e, int idx, size_t n, int
 
     put(L, e, "{", 1);
     for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            put(L, e, e->opts->spaced ? ", " : ",", e->opts->spaced ? 2 : 1);
+        separate(L, e, i == 0, depth);
         e->path[depth + 1] = (struct segment){keys[i].s, keys[i].len, 0};
         int rc = put_string(L, e, keys[i].s, keys[i].len, depth + 1);
         if (rc != 0)
             return rc;
-        put(L, e, e->opts->spaced ? ": " : ":", e->opts->spaced ? 2 : 1);
+        int sp = e->opts->spaced || e->opts->indent > 0;
+        put(L, e, sp ? ": " : ":", sp ? 2 : 1);
         /* the value: look the key up as it is in the table */
         lua_pushlstring(L, keys[i].s, keys[i].len);
         if (lua_rawget(L, idx) == LUA_TNIL) {
@@ -264,6 +284,8 @@ static int encode_object(lua_State *L, struct encoder *e, int idx, size_t n, int
         if (rc != 0)
             return rc;
     }
+    if (n > 0)
+        separate(L, e, -1, depth);
     put(L, e, "}", 1);
     lua_pop(L, 2);   /* keys, names */
     return 0;

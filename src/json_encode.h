@@ -18,6 +18,7 @@
 
 struct json_encode_opts {
     int spaced;         /* ", " and ": " between items (Python's json.dumps) */
+    int indent;         /* > 0: each item on its own line, this many spaces a level */
     int null_idx;       /* stack index of the null sentinel, 0: none */
     int array_mt_idx;   /* stack index of the "this is an array" metatable, 0: none */
     int object_mt_idx;  /* stack index of the "this is an object" metatable, 0: none */

@@ -8,7 +8,13 @@
  *   dispatch                  a hook run: ROOT/src/charm.lua for the event
  *   dispatch FILE.lua [ARGS]  run a Lua file with juju and cjson loaded
  *   dispatch -e CODE          run a chunk (may repeat, may precede FILE)
+ *   dispatch --simulate ...   run a charm for one event on a simulated unit
  *   dispatch --version | --help
+ *
+ * In a simulated unit's session (DISPATCH_SIM_SESSION), the same binary
+ * linked as a hook command (config-get, ...) answers that command, and
+ * linked as dispatch-workload stands in for the workload's programs
+ * (lua/juju/testing/unit.lua).
  *
  * The host owns its signal dispositions: main resets what a parent left
  * ignored or blocked (SIGCHLD ignored would lose every hook command's exit
@@ -28,6 +34,7 @@
 #include "lualib.h"
 
 #include "charmload.h"
+#include "hookcmds.h"
 #include "interrupt.h"
 
 #ifndef DISPATCH_VERSION
@@ -44,6 +51,7 @@ static const char *progname = "dispatch";
 static const char usage_text[] =
     "usage: %s                          run the charm for the hook in JUJU_DISPATCH_PATH\n"
     "       %s [-e CODE]... [FILE.lua [ARGS...]]\n"
+    "       %s --simulate [OPTIONS] CHARM EVENT [KEY=VALUE...]   (--simulate --help)\n"
     "       %s --version | --help\n"
     "\n"
     "With no arguments (as Juju runs it) dispatch loads ROOT/src/charm.lua, ROOT\n"
@@ -303,7 +311,7 @@ static int run_interpreter(lua_State *L, char **argv, int argc)
     int i = 1;
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf(usage_text, progname, progname, progname);
+            printf(usage_text, progname, progname, progname, progname);
             fflush(stdout);
         } else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
             printf("dispatch %s (%s)\n", DISPATCH_VERSION, LUA_RELEASE);
@@ -323,7 +331,7 @@ static int run_interpreter(lua_State *L, char **argv, int argc)
             break;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "%s: unrecognized option '%s'\n", progname, argv[i]);
-            fprintf(stderr, usage_text, progname, progname, progname);
+            fprintf(stderr, usage_text, progname, progname, progname, progname);
             fflush(stderr);
             return 0;
         } else {
@@ -346,6 +354,47 @@ static int run_interpreter(lua_State *L, char **argv, int argc)
     return report(L, status) == LUA_OK;
 }
 
+/* The simulated unit's parts, in Lua: juju.testing.unit's fn called with
+ * argv[first..] as a list (and argv[0] at index 0); its result is the exit
+ * status. */
+static int run_simulator(lua_State *L, const char *fn, char **argv, int argc, int first)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "juju.testing.unit");
+    int status = docall(L, 1, 1);
+    if (status == LUA_OK) {
+        lua_getfield(L, -1, fn);
+        lua_createtable(L, argc - first, 1);
+        lua_pushstring(L, argv[0] ? argv[0] : progname);
+        lua_rawseti(L, -2, 0);
+        for (int i = first; i < argc; i++) {
+            lua_pushstring(L, argv[i]);
+            lua_rawseti(L, -2, i - first + 1);
+        }
+        status = docall(L, 1, 1);
+    }
+    if (report(L, status) != LUA_OK)
+        return EXIT_FAILURE;
+    int code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : EXIT_FAILURE;
+    return code < 0 || code > 255 ? EXIT_FAILURE : code;
+}
+
+/* Is this process a hook command or workload stand-in of a simulated unit? */
+static const char *simulated_role(const char *argv0)
+{
+    const char *base = strrchr(argv0, '/');
+    base = base ? base + 1 : argv0;
+    if (strcmp(base, "dispatch-workload") == 0)
+        return "workload";
+    const char *session = getenv("DISPATCH_SIM_SESSION");
+    if (session == NULL || session[0] == '\0')
+        return NULL;
+    for (size_t i = 0; i < hookcmds_count; i++)
+        if (strcmp(base, hookcmds[i].cmd) == 0)
+            return "command";
+    return NULL;
+}
+
 static int pmain(lua_State *L)
 {
     int argc = (int)lua_tointeger(L, 1);
@@ -354,9 +403,18 @@ static int pmain(lua_State *L)
     open_libraries(L);
     lua_gc(L, LUA_GCRESTART);
     lua_gc(L, LUA_GCGEN, 0, 0);
-    int ok = argc <= 1 ? run_hook(L, argv[0] ? argv[0] : progname)
-                       : run_interpreter(L, argv, argc);
-    lua_pushboolean(L, ok);
+    const char *argv0 = argv[0] ? argv[0] : progname;
+    const char *role = simulated_role(argv0);
+    int code;
+    if (role != NULL)
+        code = run_simulator(L, role, argv, argc, 1);
+    else if (argc > 1 && strcmp(argv[1], "--simulate") == 0)
+        code = run_simulator(L, "main", argv, argc, 2);
+    else if (argc <= 1)
+        code = run_hook(L, argv0) ? EXIT_SUCCESS : EXIT_FAILURE;
+    else
+        code = run_interpreter(L, argv, argc) ? EXIT_SUCCESS : EXIT_FAILURE;
+    lua_pushinteger(L, code);
     return 1;
 }
 
@@ -394,8 +452,8 @@ int main(int argc, char **argv)
     lua_pushinteger(L, argc);
     lua_pushlightuserdata(L, argv);
     int status = lua_pcall(L, 2, 1, 0);
-    int ok = lua_toboolean(L, -1);
+    int code = status == LUA_OK ? (int)lua_tointeger(L, -1) : EXIT_FAILURE;
     report(L, status);
     lua_close(L);
-    return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+    return code;
 }

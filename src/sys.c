@@ -437,6 +437,51 @@ static int l_mkdtemp(lua_State *L)
     return 1;
 }
 
+/*** The absolute path of a file, every symlink resolved (realpath(3)).
+@tparam string path
+@treturn[1] string
+@treturn[2] nil
+@treturn[2] string `realpath PATH: <reason>`
+@usage local exe = assert(sys.realpath("/proc/self/exe"))
+@function realpath
+*/
+static int l_realpath(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    char buf[PATH_MAX];
+    if (realpath(path, buf) == NULL) {
+        int e = errno;
+        lua_pushnil(L);
+        lua_pushfstring(L, "realpath %s: %s", path, strerror(e));
+        return 2;
+    }
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+/*** Make a symbolic link at path pointing to target.
+@tparam string target what the link names
+@tparam string path where the link is made (must not exist)
+@treturn[1] true
+@treturn[2] nil
+@treturn[2] string `symlink PATH: <reason>`
+@usage assert(sys.symlink("/usr/bin/dispatch", dir .. "/bin/config-get"))
+@function symlink
+*/
+static int l_symlink(lua_State *L)
+{
+    const char *target = luaL_checkstring(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    if (symlink(target, path) != 0) {
+        int e = errno;
+        lua_pushnil(L);
+        lua_pushfstring(L, "symlink %s: %s", path, strerror(e));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /*** This process's environment, as a table (the real one: @{juju.set_env}
 does not stand in for it).
 @treturn table NAME -> value
@@ -488,6 +533,8 @@ void sys_push_module(lua_State *L)
         {"mkdir", l_mkdir},
         {"listdir", l_listdir},
         {"mkdtemp", l_mkdtemp},
+        {"realpath", l_realpath},
+        {"symlink", l_symlink},
         {NULL, NULL},
     };
     luaL_newlib(L, funcs);

@@ -5,11 +5,18 @@
 --     local conf = file.render(TEMPLATE, {port = config.port, root = "/srv/www"})
 --     file.write("/etc/app/app.conf", conf, {mode = "0640", group = "www-data"})
 --
--- The seam: absolute paths are taken under a root directory when one is
--- set (@{set_root}, or `DISPATCH_FILE_ROOT` in the hook's environment), so
--- a test or a simulated unit sees the charm write `/etc/app/app.conf` into
--- its own temporary tree. Normally there is none and paths are what they
--- say.
+-- Two seams, for tests and simulated units:
+--
+-- * a root: absolute paths are taken under a root directory when one is
+--   set (@{set_root}, or `DISPATCH_FILE_ROOT` in the hook's environment),
+--   so a simulated unit sees the charm write `/etc/app/app.conf` into its
+--   own temporary tree. Under a root, owner and group are checked but not
+--   applied (the tree belongs to whoever runs the simulation).
+-- * a backend: @{set_backend} hands every read, write, `exists`,
+--   `make_dirs` and `remove` to a table of functions, such as
+--   `juju.testing`'s in-memory tree.
+--
+-- Normally there is neither, and paths are what they say.
 --
 -- @module juju.file
 
@@ -47,8 +54,8 @@ local function parse_mode(mode, where)
   return n
 end
 
---- A numeric id, or a name looked up with users.uid or users.gid.
-local function resolve(value, key, lookup)
+--- A numeric id or a name, checked.
+local function check_id(value, key)
   if math_type(value) == "integer" then
     if value < 0 or value >= 0xffffffff then
       raise(("bad argument #3 to 'write' (%s: %d is not an id)"):format(key, value))
@@ -59,6 +66,12 @@ local function resolve(value, key, lookup)
     raise(("bad argument #3 to 'write' (%s: a name or a numeric id expected, got %s)"):format(
       key, type(value) == "string" and "an empty string" or tostring(value)))
   end
+  return value
+end
+
+--- The numeric id of a checked id or name (users.uid or users.gid).
+local function resolve(value, lookup)
+  if math_type(value) == "integer" then return value end
   local id, err = lookup(value)
   if not id then raise("file.write: " .. err) end
   return id
@@ -93,6 +106,35 @@ function M.path(path)
   return path
 end
 
+local backend = nil
+
+--- Hand every file operation to a backend (nil: the real files again).
+-- The backend is a table of functions, each given the path as the charm
+-- wrote it (arguments already checked):
+--
+-- * `read(path)` -> content, or nil and why
+-- * `write(path, content, opts)` -> true, or nil and why; `opts.mode` is
+--   an integer or nil, `opts.owner` and `opts.group` a name, an id or nil
+-- * `exists(path)` -> boolean
+-- * `mkdir(path, mode)` -> true (also when it is a directory already), or
+--   nil and why
+-- * `remove(path)` -> true (also when there is nothing), or nil and why
+-- @tparam ?table b
+-- @usage file.set_backend(memory_tree)   -- in a test harness
+function M.set_backend(b)
+  if b ~= nil then
+    if type(b) ~= "table" then
+      raise(("bad argument #1 to 'set_backend' (table or nil expected, got %s)"):format(type(b)))
+    end
+    for _, fn in ipairs { "read", "write", "exists", "mkdir", "remove" } do
+      if type(b[fn]) ~= "function" then
+        raise(("bad argument #1 to 'set_backend' (no function '%s')"):format(fn))
+      end
+    end
+  end
+  backend = b
+end
+
 --- Make a directory and its missing parents.
 -- @tparam string path
 -- @tparam[opt] table opts `mode` (default 0755, the umask applies)
@@ -102,11 +144,17 @@ function M.make_dirs(path, opts)
   check_path(path, "make_dirs")
   opts = check.options(2, "make_dirs", opts, { mode = "number|string" })
   local mode = opts.mode and parse_mode(opts.mode, "#2 to 'make_dirs'") or 493   -- 0755
-  local real = M.path(path)
+  local mkdir = sys.mkdir
+  local real = path
+  if backend then
+    mkdir = backend.mkdir
+  else
+    real = M.path(path)
+  end
   local sofar = real:sub(1, 1) == "/" and "" or "."
   for part in real:gmatch("[^/]+") do
     sofar = sofar .. "/" .. part
-    local ok, err = sys.mkdir(sofar, mode)
+    local ok, err = mkdir(sofar, mode)
     if not ok then error(err, 2) end
   end
 end
@@ -119,6 +167,7 @@ end
 -- @usage file.remove("/etc/nginx/sites-enabled/default")
 function M.remove(path)
   check_path(path, "remove")
+  if backend then return backend.remove(path) end
   local ok, err, errno = os.remove(M.path(path))
   if ok or errno == 2 then return true end
   return nil, err
@@ -155,10 +204,22 @@ function M.write(path, content, opts)
       end
     end
     if opts.mode ~= nil then wopts.mode = parse_mode(opts.mode) end
-    if opts.owner ~= nil then wopts.uid = resolve(opts.owner, "owner", users.uid) end
-    if opts.group ~= nil then wopts.gid = resolve(opts.group, "group", users.gid) end
+    if opts.owner ~= nil then wopts.owner = check_id(opts.owner, "owner") end
+    if opts.group ~= nil then wopts.group = check_id(opts.group, "group") end
   end
-  local ok, err = sys.write_file(M.path(path), content, wopts)
+  local ok, err
+  if backend then
+    ok, err = backend.write(path, content, wopts)
+  else
+    local real = M.path(path)
+    -- under a root (a simulated unit) the tree is not the machine's: the
+    -- names are checked, the ids not applied
+    local rooted = real ~= path
+    local uid = wopts.owner ~= nil and resolve(wopts.owner, users.uid) or nil
+    local gid = wopts.group ~= nil and resolve(wopts.group, users.gid) or nil
+    ok, err = sys.write_file(real, content, { mode = wopts.mode, uid = not rooted and uid or nil,
+                                              gid = not rooted and gid or nil })
+  end
   if not ok then error(err, 2) end
 end
 
@@ -171,6 +232,7 @@ end
 -- @usage local pem = file.read("/etc/app/cert.pem") or ""
 function M.read(path)
   check_path(path, "read")
+  if backend then return backend.read(path) end
   local f, err = io.open(M.path(path), "rb")
   if not f then return nil, err end
   local content, rerr = f:read("a")
@@ -187,6 +249,7 @@ end
 -- @usage if not file.exists("/etc/app/app.conf") then configure() end
 function M.exists(path)
   check_path(path, "exists")
+  if backend then return backend.exists(path) == true end
   local f, _, errno = io.open(M.path(path), "r")
   if f then
     f:close()

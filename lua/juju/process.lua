@@ -7,8 +7,11 @@
 -- cannot be started raises a @{Error} (unless `check = false`).
 --
 -- Every run goes through one seam, @{set_runner}, which is how
--- @{juju.apt}, @{juju.systemd} and a charm's own commands are tested and
--- simulated.
+-- @{juju.apt}, @{juju.systemd} and a charm's own commands are tested. A
+-- simulated unit (`dispatch --simulate`) sets `DISPATCH_PROCESS_WRAPPER`
+-- in the hook's environment instead: each program is then started as
+-- `WRAPPER argv...`, a stand-in that records it and answers as the state
+-- says.
 --
 --     local process = require "juju.process"
 --     local r = process.run({"nginx", "-t"}, {timeout = 30})
@@ -16,6 +19,7 @@
 --
 -- @module juju.process
 
+local juju = require "juju"
 local check = require "juju.private.check"
 local sys = require "juju.sys"
 
@@ -73,7 +77,18 @@ function M.Error.__tostring(e)
   return text
 end
 
-local default_runner = sys.spawn
+--- The real runner: spawn the program, through the wrapper named by
+-- `DISPATCH_PROCESS_WRAPPER` when the hook's environment has one (a
+-- simulated unit's stand-in, which answers for the workload's programs).
+local function default_runner(argv, opts)
+  local wrapper = juju.getenv("DISPATCH_PROCESS_WRAPPER")
+  if wrapper ~= nil and wrapper ~= "" then
+    local wrapped = { wrapper }
+    for i = 1, #argv do wrapped[i + 1] = argv[i] end
+    argv = wrapped
+  end
+  return sys.spawn(argv, opts)
+end
 local current_runner = nil
 
 --- Stand a function in for running programs (for tests and simulated

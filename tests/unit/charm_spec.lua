@@ -13,7 +13,7 @@ local WEBSITE = { id = 3, endpoint = "website", remote_app = "proxy", remote_uni
                   remote_units_data = { ["proxy/0"] = { ip = "10.0.0.9" } } }
 
 local function state(t)
-  local s = { unit = "web/0", leader = true, config = { port = 8080 }, relations = { WEBSITE } }
+  local s = { leader = true, config = { port = 8080 }, relations = { WEBSITE } }
   for k, v in pairs(t or {}) do s[k] = v end
   return s
 end
@@ -83,7 +83,7 @@ describe("juju.charm: dispatching #unit", function()
     local c = charm.new()
     c:on("install", function() end)
     c:collect_status(function(s) s:add("active") end)
-    local _, run = testing.context{ charm = c }:run("update-status", state())
+    local _, run = testing.context{ charm = c, app = "web" }:run("update-status", state())
     assert.is_nil(run.error)
     assert.same({}, run.commands)
   end)
@@ -92,7 +92,7 @@ describe("juju.charm: dispatching #unit", function()
     local c = charm.new()
     c:on("update-status", function() end)
     c:collect_status(function(s) s:add("active", "ready") end)
-    local _, run = testing.context{ charm = c }:run("update-status", state())
+    local _, run = testing.context{ charm = c, app = "web" }:run("update-status", state())
     assert.same({ "state-get --format=json", "status-set --application=False active -- ready" }, commands(run))
   end)
 
@@ -100,7 +100,7 @@ describe("juju.charm: dispatching #unit", function()
     local seen
     local c = charm.new()
     c:on("start", function(e) seen = { e.name, e.kind, e.model.unit, e.model.app, e.config.port, e.deferred } end)
-    testing.context{ charm = c }:run("start", state())
+    testing.context{ charm = c, app = "web" }:run("start", state())
     assert.same({ "start", "start", "web/0", "web", 8080, false }, seen)
   end)
 
@@ -112,7 +112,7 @@ describe("juju.charm: dispatching #unit", function()
                e.relation.remote_app_data.host, e.relation:remote_unit_data(e.unit).ip,
                e.relation.units[1], e.relation.app }
     end)
-    local _, run = testing.context{ charm = c }:run(
+    local _, run = testing.context{ charm = c, app = "web" }:run(
       { name = "website-relation-changed", relation = 3, remote_unit = "proxy/0" }, state())
     assert.is_nil(run.error)
     assert.same({ 3, "website", "website:3", "proxy", "proxy/0", "proxy.example", "10.0.0.9", "proxy/0", "proxy" },
@@ -128,7 +128,7 @@ describe("juju.charm: dispatching #unit", function()
       local _ = e.config.port + e.model.config.port
       e.config.port = 1
     end)
-    local out, run = testing.context{ charm = c }:run("config-changed", state())
+    local out, run = testing.context{ charm = c, app = "web" }:run_failing("config-changed", state())
     assert.equal(1, count(run, "config-get"))
     assert.matches("charm_spec.lua:%d+: config is read%-only %(writing port%)", run.error)
     assert.same({ port = 8080 }, out.config)
@@ -140,7 +140,7 @@ describe("juju.charm: dispatching #unit", function()
       assert(e.model:is_leader() and e.model:is_leader())
     end)
     c:reconcile(function(e) assert(e.model:is_leader()) end)
-    local _, run = testing.context{ charm = c }:run("config-changed", state())
+    local _, run = testing.context{ charm = c, app = "web" }:run("config-changed", state())
     assert.equal(1, count(run, "is-leader"))
   end)
 end)
@@ -160,7 +160,7 @@ describe("juju.charm: failures #unit", function()
 
   it("nothing buffered is written; what Juju applies at once stays", function()
     local before = state()
-    local out, run = testing.context{ charm = failing_charm() }:run("config-changed", before)
+    local out, run = testing.context{ charm = failing_charm(), app = "web" }:run_failing("config-changed", before)
     assert.matches("boom in the handler", run.error)
     for _, name in ipairs(names(run)) do
       assert.is_true(name ~= "relation-set" and name ~= "state-set" and name ~= "open-port", name)
@@ -175,7 +175,7 @@ describe("juju.charm: failures #unit", function()
     c:on("config-changed", function(e)
       local _ = e.model:relation("website"):remote_unit_data("stranger/0").ip
     end)
-    local _, run = testing.context{ charm = c }:run("config-changed", state())
+    local _, run = testing.context{ charm = c, app = "web" }:run_failing("config-changed", state())
     assert.matches("command [relation-get --format=json -r 3 - stranger/0] exited with status 1: "
       .. "ERROR permission denied", run.error, 1, true)
   end)
@@ -183,7 +183,7 @@ describe("juju.charm: failures #unit", function()
   it("a mistake the framework can see is raised at the charm's line, before Juju is asked", function()
     local c = charm.new()
     c:on("config-changed", function(e) e.status:set_app("active") end)
-    local _, run = testing.context{ charm = c }:run("config-changed", state { leader = false })
+    local _, run = testing.context{ charm = c, app = "web" }:run_failing("config-changed", state { leader = false })
     assert.matches("charm_spec.lua:%d+: set_app: only the leader can set the application's status", run.error)
     assert.equal(0, count(run, "status-set"))
   end)
@@ -202,7 +202,8 @@ describe("juju.charm: actions #unit", function()
   end
 
   it("params, results (nested), log", function()
-    local _, run = testing.context{ charm = greeter() }:run({ action = "greet", params = { name = "ada" } }, state())
+    local _, run = testing.context{ charm = greeter(), app = "web" }:run(
+      { action = "greet", params = { name = "ada" } }, state())
     assert.is_nil(run.error)
     assert.same({ greeting = "hello ada", meta = { length = "3" } }, run.action.results)
     assert.same({ "greeting ada" }, run.action.logs)
@@ -210,7 +211,7 @@ describe("juju.charm: actions #unit", function()
   end)
 
   it("fail marks it failed and the handler goes on", function()
-    local _, run = testing.context{ charm = greeter() }:run(
+    local _, run = testing.context{ charm = greeter(), app = "web" }:run(
       { action = "greet", params = { name = "nobody" } }, state())
     assert.is_nil(run.error)
     assert.equal("no one to greet", run.action.failure)
@@ -218,14 +219,14 @@ describe("juju.charm: actions #unit", function()
   end)
 
   it("an uncaught error fails the action with its message first, then fails the hook", function()
-    local _, run = testing.context{ charm = greeter() }:run({ action = "explode" }, state())
+    local _, run = testing.context{ charm = greeter(), app = "web" }:run_failing({ action = "explode" }, state())
     assert.matches("kaboom", run.error)
     assert.matches("stack traceback", run.error)
     assert.matches("charm_spec.lua:%d+: kaboom$", run.action.failure)
   end)
 
   it("an action without a handler fails with a clear message", function()
-    local _, run = testing.context{ charm = greeter() }:run({ action = "unknown-thing" }, state())
+    local _, run = testing.context{ charm = greeter(), app = "web" }:run_failing({ action = "unknown-thing" }, state())
     assert.equal("this charm has no handler for action 'unknown-thing'", run.action.failure)
     assert.matches("no handler for action 'unknown%-thing'", run.error)
   end)
@@ -233,7 +234,7 @@ describe("juju.charm: actions #unit", function()
   it("action methods on a hook event are a mistake at the charm's line", function()
     local c = charm.new()
     c:on("install", function(e) e:set_results{ a = "b" } end)
-    local _, run = testing.context{ charm = c }:run("install", state())
+    local _, run = testing.context{ charm = c, app = "web" }:run_failing("install", state())
     assert.matches("charm_spec.lua:%d+: set_results: install is not an action", run.error)
   end)
 end)

@@ -17,6 +17,18 @@ describe("juju.json #unit", function()
   end)
 
   describe("encode", function()
+    it("indents for people, one item a line, empty containers kept short", function()
+      local v = { b = { 1, { x = json.array() } }, a = {}, c = "s" }
+      assert.equal('{\n  "a": {},\n  "b": [\n    1,\n    {\n      "x": []\n    }\n  ],\n  "c": "s"\n}',
+        json.encode(v, { indent = 2 }))
+      assert.same(v.b[1], json.decode(json.encode(v, { indent = 3 })).b[1])
+      assert.equal(json.encode(v), json.encode(v, { indent = 0 }))
+      assert.equal("[\n\t1\n]", (json.encode({ 1 }, { indent = 1 }):gsub(" ", "\t")))
+      assert.has_error(function() json.encode(1, { indnet = 2 }) end,
+        "bad argument #2 to 'encode' (unknown option 'indnet')")
+      assert.has_error(function() json.encode(1, { indent = 17 }) end)
+    end)
+
     it("keeps every digit of integers (cjson gives 1.2345678901235e+15)", function()
       assert.equal('{"n":1234567890123456}', json.encode { n = 1234567890123456 })
       assert.equal("9223372036854775807", json.encode(math.maxinteger))

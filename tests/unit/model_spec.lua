@@ -9,7 +9,7 @@ local testing = require "juju.testing"
 local commands = require("helpers.runs").lines
 
 local function state(t)
-  local s = { unit = "web/0", leader = true, config = { port = 8080 },
+  local s = { leader = true, config = { port = 8080 },
               relations = { { id = 3, endpoint = "website", remote_app = "proxy", remote_units = { "proxy/0" } } } }
   for k, v in pairs(t or {}) do s[k] = v end
   return s
@@ -20,6 +20,13 @@ local function run_with(handler, st, event, setup)
   c:on(type(event) == "table" and event.name or event or "config-changed", handler)
   if setup then setup(c) end
   return testing.context{ charm = c, app = "web" }:run(event or "config-changed", st or state())
+end
+
+local function fail_with(handler, st, event, setup)
+  local c = charm.new()
+  c:on(type(event) == "table" and event.name or event or "config-changed", handler)
+  if setup then setup(c) end
+  return testing.context{ charm = c, app = "web" }:run_failing(event or "config-changed", st or state())
 end
 
 describe("status #unit", function()
@@ -75,11 +82,11 @@ describe("status #unit", function()
 
   it("error and unknown cannot be added; names are checked at the charm's line", function()
     for _, bad in ipairs { "error", "unknown", "Active", 3 } do
-      local _, run = run_with(function(e) e.status:add(bad) end)
+      local _, run = fail_with(function(e) e.status:add(bad) end)
       assert.matches("model_spec.lua:%d+: bad argument #1 to 'add' %(maintenance, blocked, waiting or active",
         run.error)
     end
-    local _, run = run_with(function(e) e.status:add("active", 42) end)
+    local _, run = fail_with(function(e) e.status:add("active", 42) end)
     assert.matches("bad argument #2 to 'add' (string expected, got number)", run.error, 1, true)
   end)
 end)
@@ -119,7 +126,7 @@ describe("ports #unit", function()
   it("bad ports are refused at the charm's line", function()
     for _, bad in ipairs { { 0 }, { 70000 }, { "80" }, { { port = 90, to_port = 80 } },
                            { { port = 1, protocol = "sctp" } } } do
-      local _, run = run_with(function(e) e.model:set_ports(bad) end)
+      local _, run = fail_with(function(e) e.model:set_ports(bad) end)
       assert.matches("model_spec.lua:%d+: bad argument #1 to 'set_ports'", run.error)
     end
   end)
@@ -139,7 +146,7 @@ describe("secrets #unit", function()
     assert.equal(1, #out.secrets)
     assert.equal("app", out.secrets[1].owner)
     assert.equal("proxy", out.secrets[1].grants["3"])
-    local _, run2 = run_with(function(e) e.model:add_secret({ password = "x" }) end, state { leader = false })
+    local _, run2 = fail_with(function(e) e.model:add_secret({ password = "x" }) end, state { leader = false })
     assert.matches("model_spec.lua:%d+: add_secret: only the leader can create an application secret", run2.error)
     local _, run3 = run_with(function(e) e.model:add_secret({ password = "x" }, { owner = "unit" }) end,
       state { leader = false })
@@ -178,14 +185,14 @@ describe("secrets #unit", function()
 
   it("Juju refuses to show a secret nobody granted", function()
     local st = state { secrets = { { id = "secret:cs1l5r2d2j3p2c1v4nbg", revisions = { [1] = { a = "b" } } } } }
-    local _, run = run_with(function(e) e.model:secret{ id = "secret:cs1l5r2d2j3p2c1v4nbg" }:content() end, st)
+    local _, run = fail_with(function(e) e.model:secret{ id = "secret:cs1l5r2d2j3p2c1v4nbg" }:content() end, st)
     assert.matches("secret%-get.*ERROR permission denied", run.error)
   end)
 
   it("secret methods check how they are called", function()
-    local _, run = run_with(function(e) e.model:secret{ label = "x" }.content() end)
+    local _, run = fail_with(function(e) e.model:secret{ label = "x" }.content() end)
     assert.matches("model_spec.lua:%d+: call it as secret:content%(...%)", run.error)
-    _, run = run_with(function(e) e.model:secret{} end)
+    _, run = fail_with(function(e) e.model:secret{} end)
     assert.matches("give an id or a label", run.error)
   end)
 end)
@@ -194,13 +201,13 @@ describe("the rest of the model #unit", function()
   it("unit, app, model name and uuid, type; storage; workload version", function()
     local seen
     local st = state { storage = { { id = "data/0", name = "data", location = "/srv/data", kind = "filesystem" } },
-                       model = { name = "prod", uuid = "1234" } }
+                       model = { name = "prod", uuid = "5d3c8a4e-0c1b-4d7e-9f1a-2b3c4d5e6f70" } }
     local out = run_with(function(e)
       local m = e.model
       seen = { m.unit, m.app, m.name, m.uuid, m.type, m:storage("data")[1].location }
       m:set_workload_version("1.2.3")
     end, st)
-    assert.same({ "web/0", "web", "prod", "1234", "machine", "/srv/data" }, seen)
+    assert.same({ "web/0", "web", "prod", "5d3c8a4e-0c1b-4d7e-9f1a-2b3c4d5e6f70", "machine", "/srv/data" }, seen)
     assert.equal("1.2.3", out.workload_version)
   end)
 
@@ -209,11 +216,11 @@ describe("the rest of the model #unit", function()
     run_with(function(e) seen = e.storage end,
       state { storage = { { id = "data/1", name = "data", location = "/srv" } } },
       { name = "data-storage-attached", storage = "data/1" })
-    assert.same({ id = "data/1", name = "data", index = 1 }, seen)
+    assert.same({ id = "data/1", name = "data", index = 1, location = "/srv", kind = "filesystem" }, seen)
   end)
 
   it("model methods check how they are called", function()
-    local _, run = run_with(function(e) e.model.is_leader() end)
+    local _, run = fail_with(function(e) e.model.is_leader() end)
     assert.matches("call it as model:is_leader", run.error)
   end)
 end)

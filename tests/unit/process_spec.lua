@@ -145,18 +145,32 @@ describe("juju.process.run through the seam #unit", function()
   end)
 
   it("runner() gives the real runner, then the one set, so a harness can chain", function()
-    assert.equal(sys.spawn, process.runner())
-    local seen = {}
     local real = process.runner()
+    assert.is_function(real)
+    local seen = {}
     process.set_runner(function(argv, opts)
       seen[#seen + 1] = argv[1]
       return real(argv, opts)
     end)
-    assert.are_not.equal(sys.spawn, process.runner())
+    assert.are_not.equal(real, process.runner())
     assert.equal("chained\n", process.run({ "echo", "chained" }).stdout)
     assert.same({ "echo" }, seen)
     process.set_runner(nil)
-    assert.equal(sys.spawn, process.runner())
+    assert.equal(real, process.runner())
+  end)
+
+  it("DISPATCH_PROCESS_WRAPPER in the hook's environment starts every program through it", function()
+    local juju = require "juju"
+    juju.set_env { DISPATCH_PROCESS_WRAPPER = "/bin/echo" }
+    local ok, r = pcall(process.run, { "systemctl", "restart", "a b" })
+    juju.set_env(nil)
+    assert(ok, r)
+    assert.equal("systemctl restart a b\n", r.stdout)
+    juju.set_env { DISPATCH_PROCESS_WRAPPER = "" }
+    ok, r = pcall(process.run, { "echo", "direct" })
+    juju.set_env(nil)
+    assert(ok, r)
+    assert.equal("direct\n", r.stdout)
   end)
 
   it("a runner that answers nonsense is an error", function()
@@ -235,8 +249,8 @@ end)
 describe("juju.sys #unit", function()
   it("is the same table from require and across loads", function()
     assert.equal(sys, require("juju.sys"))
-    assert.same({ "environ", "listdir", "mkdir", "mkdtemp", "monotime", "sleep", "spawn", "write_file" },
-      keys(sys))
+    assert.same({ "environ", "listdir", "mkdir", "mkdtemp", "monotime", "realpath", "sleep", "spawn", "symlink",
+                  "write_file" }, keys(sys))
   end)
 
   it("mkdtemp, mkdir and listdir", function()

@@ -17,7 +17,7 @@ local function rel(t)
 end
 
 local function state(t)
-  local s = { unit = "web/0", leader = true, config = { port = 8080 },
+  local s = { leader = true, config = { port = 8080 },
               relations = { rel(), rel { id = 9, endpoint = "db", remote_app = "pg", remote_units = { "pg/0" },
                                          local_unit_data = {}, local_app_data = {}, remote_app_data = {} } } }
   for k, v in pairs(t or {}) do s[k] = v end
@@ -28,6 +28,12 @@ local function run_with(handler, st, event)
   local c = charm.new()
   c:on(event and event.name or "config-changed", handler)
   return testing.context{ charm = c, app = "web" }:run(event or "config-changed", st or state())
+end
+
+local function fail_with(handler, st, event)
+  local c = charm.new()
+  c:on(event and event.name or "config-changed", handler)
+  return testing.context{ charm = c, app = "web" }:run_failing(event or "config-changed", st or state())
 end
 
 describe("relation data #unit", function()
@@ -107,24 +113,24 @@ describe("relation data #unit", function()
   end)
 
   it("app data as a non-leader is an error at the charm's line", function()
-    local _, run = run_with(function(e) e.model:relation("website").app_data.url = "x" end, state { leader = false })
+    local _, run = fail_with(function(e) e.model:relation("website").app_data.url = "x" end, state { leader = false })
     assert.matches("relation_spec.lua:%d+: app data of web in relation website:3 can only be written by the "
       .. "leader %(this unit is not%)", run.error)
     assert.equal(0, #commands(run, "relation-set"))
   end)
 
   it("remote bags are read-only", function()
-    local _, run = run_with(function(e) e.model:relation("website").remote_app_data.host = "evil" end)
+    local _, run = fail_with(function(e) e.model:relation("website").remote_app_data.host = "evil" end)
     assert.matches("relation_spec.lua:%d+: remote app data in relation website:3 is read%-only %(writing 'host'%)",
       run.error)
-    _, run = run_with(function(e) e.model:relation("website"):remote_unit_data("proxy/0").x = "y" end)
+    _, run = fail_with(function(e) e.model:relation("website"):remote_unit_data("proxy/0").x = "y" end)
     assert.matches("is read%-only", run.error)
   end)
 
   it("values must be strings or numbers, keys non-empty strings", function()
-    local _, run = run_with(function(e) e.model:relation("website").unit_data.t = {} end)
+    local _, run = fail_with(function(e) e.model:relation("website").unit_data.t = {} end)
     assert.matches("relation_spec.lua:%d+: .*value of 't' must be a string or number, got table", run.error)
-    _, run = run_with(function(e) e.model:relation("website").unit_data[1] = "x" end)
+    _, run = fail_with(function(e) e.model:relation("website").unit_data[1] = "x" end)
     assert.matches("keys must be non%-empty strings", run.error)
   end)
 
@@ -144,7 +150,7 @@ describe("relation data #unit", function()
   it("an endpoint with several relations needs the id", function()
     local s = state()
     s.relations[3] = rel { id = 4 }
-    local _, run = run_with(function(e) e.model:relation("website") end, s)
+    local _, run = fail_with(function(e) e.model:relation("website") end, s)
     assert.matches("relation_spec.lua:%d+: endpoint 'website' has 2 relations: give the id", run.error)
   end)
 
@@ -165,7 +171,7 @@ describe("relation data #unit", function()
       seen = { e.relation.broken, #e.model:relations("website") }
       e.relation.unit_data.x = "y"
     end)
-    local _, run = testing.context{ charm = c, app = "web" }:run(
+    local _, run = testing.context{ charm = c, app = "web" }:run_failing(
       { name = "website-relation-broken", relation = 3 }, state())
     assert.same({ true, 0 }, seen)
     assert.matches("relation website:3 is broken: its data can no longer be written", run.error)

@@ -7,7 +7,7 @@ local testing = require "juju.testing"
 
 local commands = require("helpers.runs").records
 
-local BASE = { unit = "web/0", leader = true, config = { port = 8080 },
+local BASE = { leader = true, config = { port = 8080 },
                relations = { { id = 3, endpoint = "db", remote_app = "pg", remote_units = { "pg/0" } } } }
 
 local function state(t)
@@ -21,6 +21,12 @@ local function run_with(handler, st, event)
   local c = charm.new()
   c:on(type(event) == "table" and event.name or event or "config-changed", handler)
   return testing.context{ charm = c, app = "web" }:run(event or "config-changed", st or state())
+end
+
+local function fail_with(handler, st, event)
+  local c = charm.new()
+  c:on(type(event) == "table" and event.name or event or "config-changed", handler)
+  return testing.context{ charm = c, app = "web" }:run_failing(event or "config-changed", st or state())
 end
 
 describe("stored state #unit", function()
@@ -79,17 +85,17 @@ describe("stored state #unit", function()
   end)
 
   it("what JSON cannot hold is refused at the charm's line", function()
-    local _, run = run_with(function(e) e.state.f = print end)
+    local _, run = fail_with(function(e) e.state.f = print end)
     assert.matches("state_spec.lua:%d+: stored state 'f': cannot encode a value JSON cannot hold: function",
       run.error)
-    _, run = run_with(function(e) e.state.x = 0 / 0 end)
+    _, run = fail_with(function(e) e.state.x = 0 / 0 end)
     assert.matches("state_spec.lua:%d+: stored state 'x': .*nan", run.error)
-    _, run = run_with(function(e) e.state.big = string.rep("x", 70000) end)
+    _, run = fail_with(function(e) e.state.big = string.rep("x", 70000) end)
     assert.matches("is 70002 bytes as JSON; Juju keeps at most 65536", run.error)
   end)
 
   it("a failing hook writes nothing", function()
-    local out = run_with(function(e)
+    local out = fail_with(function(e)
       e.state.a = 5
       error("no")
     end, state { stored = { a = 1 } })
@@ -139,6 +145,7 @@ describe("defer #unit", function()
     local s = ctx:run(CHANGED, state())
     s = ctx:run(CHANGED, s)
     assert.equal(1, #s.deferred)
+    s.relations[1].remote_units = { "pg/0", "pg/1" }
     s = ctx:run({ name = "db-relation-changed", relation = 3, remote_unit = "pg/1" }, s)
     assert.equal(2, #s.deferred)
     assert.equal("pg/0", s.deferred[1].env.JUJU_REMOTE_UNIT)
@@ -174,15 +181,16 @@ describe("defer #unit", function()
 
   it("actions and stop, remove, secret-rotate, secret-expired cannot be deferred", function()
     for _, ev in ipairs { "stop", "remove" } do
-      local _, run = run_with(function(e) e:defer() end, state(), ev)
+      local _, run = fail_with(function(e) e:defer() end, state(), ev)
       assert.matches("state_spec.lua:%d+: " .. ev .. " cannot be deferred", run.error)
     end
-    local _, run = run_with(function(e) e:defer() end, state(),
-      { name = "secret-rotate", secret = "secret:abc" })
+    local _, run = fail_with(function(e) e:defer() end,
+      state { secrets = { { id = "secret:cs1l5r2d2j3p2c1v4nbg", owner = "app", content = { a = "b" } } } },
+      { name = "secret-rotate", secret = "secret:cs1l5r2d2j3p2c1v4nbg" })
     assert.matches("secret%-rotate cannot be deferred", run.error)
     local c = charm.new()
     c:on_action("go", function(a) a:defer() end)
-    _, run = testing.context{ charm = c }:run({ action = "go" }, state())
+    _, run = testing.context{ charm = c, app = "web" }:run_failing({ action = "go" }, state())
     assert.matches("action go cannot be deferred", run.error)
   end)
 
@@ -192,7 +200,7 @@ describe("defer #unit", function()
     c:on("start", function() error("start failed") end)
     local ctx = testing.context{ charm = c, app = "web" }
     local s = ctx:run("install", state())
-    local s2, run = ctx:run("start", s)
+    local s2, run = ctx:run_failing("start", s)
     assert.truthy(run.error)
     assert.same(s.deferred, s2.deferred)
   end)

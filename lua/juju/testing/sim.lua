@@ -23,17 +23,21 @@ local M = {}
 
 -- ------------------------------------------------------------ utilities
 
---- A deep copy of plain data (tables, strings, numbers, booleans).
--- @param v
--- @return the copy
-function M.copy(v)
+-- (the copy of plain data)
+local function copy(v)
   if type(v) ~= "table" then return v end
   local out = {}
-  for k, x in pairs(v) do out[k] = M.copy(x) end
-  return setmetatable(out, getmetatable(v))
+  for k, x in next, v do
+    if type(x) == "table" then x = copy(x) end
+    out[k] = x
+  end
+  local mt = getmetatable(v)
+  if mt then setmetatable(out, mt) end
+  return out
 end
-
-local copy = M.copy
+--- A deep copy of plain data (tables, strings, numbers, booleans).
+-- @function copy
+M.copy = copy
 
 --- JSON as Go's json.Marshal writes it: compact, keys sorted, <, > and &
 -- escaped, and a newline.
@@ -130,11 +134,13 @@ local sim_mt = { __name = "juju.testing.Sim", __index = Sim }
 -- (the hook's relation), `remote_unit`, `remote_app`, `action` (`{name=,
 -- params=}` in an action), `storage_id`, `bindings` (known binding names,
 -- or nil for any), `model_uuid`
+-- @tparam[opt] table opts `take`: the state is the simulator's to change
+-- (a private copy), so it is not copied again
 -- @treturn Sim
-function M.new(state, ctx)
+function M.new(state, ctx, opts)
   local s = setmetatable({
-    input = state, work = copy(state), base = copy(state), ctx = ctx or {},
-    commands = {}, logs = {}, status_history = {}, action = nil, secret_seq = 0,
+    work = (opts and opts.take) and state or copy(state), ctx = ctx or {}, immediate = {},
+    commands = {}, logs = {}, status_history = {}, action = nil, secret_seq = 0, removed_revisions = {},
   }, sim_mt)
   if s.ctx.action then
     s.action = { name = s.ctx.action.name, params = copy(s.ctx.action.params or {}),
@@ -151,10 +157,11 @@ end
 function Sim:unit() return self.ctx.unit or self.work.unit end
 function Sim:app() return unit_app(self:unit()) end
 
---- Apply to both the working copy and the base (what survives a failure).
-function Sim:both(fn)
-  fn(self.work)
-  fn(self.base)
+--- A change Juju makes at once: to the working copy, and kept to apply
+-- to the state before the hook should the hook fail.
+function Sim:now(field, value)
+  self.work[field] = copy(value)
+  self.immediate[field] = copy(value)
 end
 
 function Sim:relation(id_text)
@@ -225,10 +232,10 @@ C["status-set"] = function(s, argv)
   local st = { name = pos[1], message = pos[2] or "" }
   if flags["--application"] then
     if not is_leader(s) then return fail(1, "this unit is not the leader") end
-    s:both(function(t) t.app_status = copy(st) end)
+    s:now("app_status", st)
     s.status_history[#s.status_history + 1] = { target = "app", name = st.name, message = st.message }
   else
-    s:both(function(t) t.unit_status = copy(st) end)
+    s:now("unit_status", st)
     s.status_history[#s.status_history + 1] = { target = "unit", name = st.name, message = st.message }
   end
   return ok()
@@ -258,7 +265,7 @@ C["application-version-set"] = function(s, argv)
   local flags, pos = parse(argv, { max = 1 })
   if not flags then return fail(2, pos) end
   if #pos == 0 then return fail(2, "no version specified") end
-  s:both(function(t) t.workload_version = pos[1] end)
+  s:now("workload_version", pos[1])
   return ok()
 end
 
@@ -505,6 +512,17 @@ C["relation-model-get"] = function(s, argv)
   return ok(go_json({ uuid = r.remote_model_uuid or (s.work.model or {}).uuid or s.ctx.model_uuid or "" }))
 end
 
+--- A network as Juju prints it: the state may say bind_addresses for
+-- bind-addresses (and so on, at every level).
+local function hyphenated(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do
+    out[type(k) == "string" and k:gsub("_", "-") or k] = hyphenated(x)
+  end
+  return out
+end
+
 C["network-get"] = function(s, argv)
   local flags, pos = parse(argv, { flags = with_format { ["-r"] = "value", ["--relation"] = "=-r",
     ["--bind-address"] = "bool", ["--ingress-address"] = "bool", ["--egress-subnets"] = "bool",
@@ -528,7 +546,7 @@ C["network-get"] = function(s, argv)
       ["egress-subnets"] = { "192.0.2.0/32" }, ["ingress-addresses"] = { "192.0.2.0" },
     }
   end
-  return ok(go_json(net))
+  return ok(go_json(hyphenated(net)))
 end
 
 -- stored state
@@ -657,8 +675,8 @@ end
 C["credential-get"] = function(s, argv)
   local flags, pos = parse(argv, { flags = with_format(), max = 0 })
   if not flags then return fail(2, pos) end
-  local spec = s.work.cloud_spec
-  if spec == nil then
+  local spec = (s.work.model or {}).cloud_spec
+  if not s.work.trusted or spec == nil then
     return fail(1, "cannot access cloud credentials: permission denied (the application needs trust)")
   end
   return ok(go_json(spec))
@@ -901,9 +919,13 @@ C["secret-remove"] = function(s, argv)
   if #pos == 0 then return fail(2, "missing secret URI") end
   local sec, code, out, err = owned_secret(s, pos[1])
   if not sec then return code, out, err end
-  local rev = tonumber(flags["--revision"] or "0") or 0
+  local rev = math.tointeger(tonumber(flags["--revision"] or "0")) or 0
   if rev > 0 then
+    if not sec.revisions[rev] then
+      return fail(1, ("secret revision %d for %q not found"):format(rev, pos[1]))
+    end
     sec.revisions[rev] = nil
+    s.removed_revisions[#s.removed_revisions + 1] = { id = sec.id, revision = rev }
   else
     for i, other in ipairs(s.work.secrets) do
       if other == sec then table.remove(s.work.secrets, i) break end
@@ -1005,12 +1027,68 @@ function Sim:runner()
   return function(argv, stdin) return self:run(argv, stdin) end
 end
 
---- The state after the hook: everything when it succeeded, else only
--- what Juju applies at once (status, workload version).
+--- The state after the hook: everything when it succeeded, else the
+-- state before it with only what Juju applies at once (status, workload
+-- version).
 -- @tparam boolean succeeded
--- @treturn table a new state
-function Sim:finish(succeeded)
-  return copy(succeeded and self.work or self.base)
+-- @tparam ?table before when the hook failed: the state it started from
+-- (a copy the simulator may change)
+-- @treturn table the state (the simulator's own: not copied)
+function Sim:finish(succeeded, before)
+  if succeeded then return self.work end
+  assert(type(before) == "table", "Sim:finish(false, before): the state before the hook is needed")
+  for field, value in pairs(self.immediate) do before[field] = copy(value) end
+  return before
+end
+
+--- What a simulator knows, as plain data JSON can hold: to keep it
+-- between processes (a simulated unit answers each hook command in a new
+-- process). Secret revisions become string keys.
+-- @treturn table
+function Sim:save()
+  local function secrets_out(list)
+    if list == nil then return nil end
+    local out = {}
+    for i, sec in ipairs(list or {}) do
+      local c = copy(sec)
+      c.revisions = json.object(c.revisions or {})
+      c.grants = json.object(c.grants or {})
+      out[i] = c
+    end
+    return json.array(out)
+  end
+  local work = copy(self.work)
+  work.secrets = secrets_out(work.secrets)
+  local immediate = copy(self.immediate)
+  return {
+    work = work, ctx = self.ctx, immediate = json.object(immediate), commands = json.array(self.commands),
+    logs = json.array(self.logs), status_history = json.array(self.status_history), action = self.action,
+    secret_seq = self.secret_seq, removed_revisions = json.array(self.removed_revisions),
+    opened_at_start = json.array(self.opened_at_start),
+  }
+end
+
+--- The integer revisions of secrets that came through JSON.
+-- @tparam {table,...} secrets (changed)
+function M.fix_revisions(secrets)
+  for _, sec in ipairs(secrets or {}) do
+    local revs = {}
+    for k, v in pairs(sec.revisions or {}) do revs[math.tointeger(tonumber(k)) or k] = v end
+    sec.revisions = revs
+  end
+end
+
+--- A simulator from @{Sim:save}'s data.
+-- @tparam table t
+-- @treturn Sim
+function M.restore(t)
+  M.fix_revisions(t.work.secrets)
+  return setmetatable({
+    work = t.work, ctx = t.ctx or {}, immediate = t.immediate or {}, commands = t.commands or {},
+    logs = t.logs or {}, status_history = t.status_history or {}, action = t.action,
+    secret_seq = t.secret_seq or 0, removed_revisions = t.removed_revisions or {},
+    opened_at_start = t.opened_at_start or {},
+  }, sim_mt)
 end
 
 --- The names of the hook commands the simulator answers.
