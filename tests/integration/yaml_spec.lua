@@ -152,6 +152,38 @@ servers:
     assert.equal("nil\ttrue\ttrue\n", r.stdout)
   end)
 
+  it("juju.testing.metadata reads the template charm with the embedded lyaml", function()
+    local template = hookenv.cwd() .. "/charm-template/machine"
+    local out = ok(([[
+      local metadata = require "juju.testing.metadata"
+      local meta = metadata.load(%q)
+      print(meta.name, meta.endpoints.website.role, meta.endpoints.website.interface,
+            meta.endpoints.replicas.role)
+      print(meta:config_defaults().port, math.type(meta:config_defaults().port), meta.config.page.type)
+      print(meta:check_config{ port = "80" })
+      print(meta:action_params("greet", { name = "Ada" }).name, meta:action_params("greet", {}))
+      -- no lyaml file nor C module could have been found: the binary's own
+      print(type(package.loaded.lyaml), (package.searchpath("lyaml", package.path)), package.cpath)
+    ]]):format(template))
+    assert.equal(table.concat({
+      "hello-lua\tprovides\thttp\tpeers",
+      "8080\tinteger\tstring",
+      'config option "port": "80" is not of type int (quoted, so a string)',
+      'Ada\tnil\taction "greet": params.name: required, not given',
+      "table\tnil\t",
+    }, "\n") .. "\n", out)
+  end)
+
+  it("a broken charmcraft.yaml: dispatch reports the file, line and column", function()
+    local charm = root .. "/broken"
+    hookenv.sh("mkdir -p " .. hookenv.quote(charm))
+    hookenv.write_file(charm .. "/charmcraft.yaml", "name: broken\nconfig:\n  options:\n    port: {type: int\n")
+    local r = dispatch(('require("juju.testing.metadata").load(%q)'):format(charm))
+    assert.equal(1, r.code)
+    local at = charm:gsub("%p", "%%%0") .. "/charmcraft%.yaml:%d+:%d+: "
+    assert.matches("^dispatch: " .. at .. "did not find expected ',' or '}'\n", r.stderr)
+  end)
+
   it("an uncaught YAML error fails dispatch with the message and a traceback", function()
     local r = dispatch('require("lyaml").load("x: [1")')
     assert.equal(1, r.code)

@@ -1,6 +1,7 @@
 -- The README's examples run: the charm of "Write a charm in Lua" under
--- juju.testing, the test of "Test your charm" against it, and the juju
--- module snippet.
+-- juju.testing, the test of "Test your charm" against it, the metadata
+-- example (on the template charm, which the README's charm is made
+-- from), and the juju module snippet.
 
 local testing = require "juju.testing"
 
@@ -17,8 +18,8 @@ end
 describe("the README's examples #unit", function()
   local blocks = lua_blocks()
 
-  it("has the three examples", function()
-    assert.equal(3, #blocks)
+  it("has the four examples", function()
+    assert.equal(4, #blocks)
   end)
 
   it("the charm loads, and runs install, config-changed, a relation and an action", function()
@@ -56,6 +57,22 @@ describe("the README's examples #unit", function()
     assert.is_true(passed)
   end)
 
+  it("the metadata example holds for the template charm", function()
+    local metadata = require "juju.testing.metadata"
+    local dirs = {}
+    local env = setmetatable({
+      require = function(name)
+        if name ~= "juju.testing.metadata" then return require(name) end
+        return { load = function(dir)
+          dirs[#dirs + 1] = dir
+          return metadata.load("charm-template/machine")
+        end }
+      end,
+    }, { __index = _G })
+    assert(load(blocks[3], "=README metadata", "t", env))()
+    assert.same({ "." }, dirs)
+  end)
+
   it("the juju module snippet runs", function()
     local juju = require "juju"
     local logged
@@ -63,7 +80,7 @@ describe("the README's examples #unit", function()
       if argv[1] == "juju-log" then logged = argv[#argv] return 0, "", "" end
       return 2, "", "ERROR invalid value \"db:7\" for flag -r: relation not found\n"
     end)
-    assert(load(blocks[3], "=README juju"))()
+    assert(load(blocks[4], "=README juju"))()
     juju.set_runner(nil)
     assert.matches("^no relation 7: command %[relation%-get", logged)
     assert.matches("relation not found$", logged)
