@@ -551,7 +551,15 @@ local function check_relations(cc, fail)
             fail(at, "the endpoint name is also used in %s", where[name])
           end
           where[name] = where[name] or section
-          if reserved(cc.name, name) then fail(at, "Juju refuses this endpoint name: %s", reserved(cc.name, name)) end
+          -- a subordinate's container-scoped requires may use juju-* (juju-info), as Juju allows
+          local exempt = cc.subordinate == true and section == "requires" and is_map(r) and r.scope == "container"
+          if not exempt and reserved(cc.name, name) then
+            fail(at, "Juju refuses this endpoint name: %s", reserved(cc.name, name))
+          end
+        end
+        local iface = type(r) == "string" and r or (is_map(r) and r.interface)
+        if section ~= "requires" and type(iface) == "string" and reserved(cc.name, iface) then
+          fail(at, "Juju refuses this interface for %s: %s", section, reserved(cc.name, iface))
         end
         if type(r) == "string" then
           if r == "" then fail(at, "the interface is empty") end

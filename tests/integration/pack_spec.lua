@@ -393,6 +393,19 @@ for i in zipfile.ZipFile(sys.argv[1]).infolist():
               "peers.website: the endpoint name is also used in provides")
       refuses(function(cc) cc.requires["juju-info"] = { interface = "juju-info" } end,
               'requires.juju-info: Juju refuses this endpoint name: the "juju-" prefix is reserved')
+      refuses(function(cc) cc.provides.status = "juju-status"; cc.peers.ring = { interface = "juju" } end,
+              { 'provides.status: Juju refuses this interface for provides: the "juju-" prefix is reserved',
+                'peers.ring: Juju refuses this interface for peers: "juju" is reserved' })
+    end)
+
+    it("a subordinate may require juju-info with container scope (Juju allows it)", function()
+      edit_cc(charm, function(cc)
+        cc.subordinate = true
+        cc.requires["juju-info"] = { interface = "juju-info", scope = "container" }
+      end)
+      local meta = yaml_entry(pack_ok(), "metadata.yaml")
+      assert.same({ interface = "juju-info", scope = "container" }, meta.requires["juju-info"])
+      assert.is_true(meta.subordinate)
     end)
 
     it("unknown top-level keys", function()
