@@ -25,29 +25,37 @@ describe("the README's examples #unit", function()
   it("the charm loads, and runs install, config-changed, a relation and an action", function()
     local c = assert(load(blocks[1], "=README charm"))()
     local ctx = testing.context{ charm = c, app = "my-app" }
-    local s, run = ctx:run("install", { config = { port = 8080 }, leader = true })
-    assert.is_nil(run.error)
+    local s = ctx:run("install", { config = { port = 8080 }, leader = true })
     assert.is_true(s.stored.installed)
     local rel = { id = 1, endpoint = "website", remote_app = "proxy", remote_units = { "proxy/0" } }
     s.relations = { rel }
-    s, run = ctx:run("config-changed", s)
-    assert.is_nil(run.error)
+    s = ctx:run("config-changed", s)
     assert.equal("http://example.com:8080", s.relations[1].local_app_data.url)
     assert.matches("listen 8080;", s.files["/etc/nginx/sites-enabled/my-app"], 1, true)
-    s, run = ctx:run({ name = "website-relation-joined", relation = 1, remote_unit = "proxy/0" }, s)
-    assert.is_nil(run.error)
+    s = ctx:run(testing.on.relation_joined(rel), s)
     assert.equal("proxy", s.secrets[1].grants["1"])
     local _, arun = ctx:run({ action = "greet", params = { name = "Ada" } }, s)
     assert.same({ greeting = "Hello, Ada!" }, arun.action.results)
     assert.same({ name = "active", message = "serving on port 8080" }, s.unit_status)
   end)
 
-  it("the test example passes against that charm", function()
+  it("the test example passes against that charm (its context given the charm and a metadata)", function()
     local c = assert(load(blocks[1], "=README charm"))()
     local passed = false
+    local asked
+    local stand_in = setmetatable({
+      context = function(opts)
+        asked = opts
+        return testing.context{ charm = c, metadata = {
+          name = "my-app", provides = { website = { interface = "http" } },
+          config = { options = { port = { type = "int", default = 8080 } } },
+          actions = { greet = { params = { name = { type = "string" } } } },
+        } }
+      end,
+    }, { __index = testing })
     local env = setmetatable({
       require = function(name)
-        if name == "charm" then return c end
+        if name == "juju.testing" then return stand_in end
         return require(name)
       end,
       it = function(_, fn) fn(); passed = true end,
@@ -55,6 +63,21 @@ describe("the README's examples #unit", function()
     }, { __index = _G })
     assert(load(blocks[2], "=README test", "t", env))()
     assert.is_true(passed)
+    assert.same({ charm_dir = "." }, asked)
+  end)
+
+  it("the state file example is a state the template could be in", function()
+    local f = assert(io.open("README.md", "rb"))
+    local text = f:read("a")
+    f:close()
+    local example = assert(text:match("```json\n(.-)```"))
+    local state = require("juju").json.decode(example)
+    require("juju.testing.sim").fix_revisions(state.secrets)
+    local meta = require("juju.testing.metadata").load("charm-template/machine")
+    local prepared = require("juju.testing.consistency").prepare(state, testing.on.update_status(),
+      { meta = meta, app = "hello-lua", unit = "hello-lua/0" })
+    assert.equal(9000, prepared.config.port)
+    assert.equal("proxy", prepared.secrets[1].grants["0"])
   end)
 
   it("the metadata example holds for the template charm", function()
