@@ -715,7 +715,9 @@ C["storage-list"] = function(s, argv)
   if not flags then return fail(2, pos) end
   local out = {}
   for _, st in ipairs(s.work.storage or {}) do
-    if pos[1] == nil or st.name == pos[1] then out[#out + 1] = st.id end
+    -- the state's storage has ids ("data/0"); the name is the part before the "/"
+    local name = st.name or (type(st.id) == "string" and st.id:match("^(.-)/%d+$"))
+    if pos[1] == nil or name == pos[1] then out[#out + 1] = st.id end
   end
   table.sort(out)
   return ok(go_json(json.array(out)))
