@@ -255,11 +255,11 @@ end)
 
 describe("juju.testing events: secrets #unit", function()
   local SHARED = testing.secret{ id = "secret:cs1l5r2d2j3p2c1v4nbg", label = "db-creds", granted = true,
-                                 revisions = { [1] = { pw = "one" }, [2] = { pw = "two" } } }
+                                 revisions = { [1] = { pass = "one" }, [2] = { pass = "two" } } }
   local OWNED = testing.secret{ id = "secret:ct0000000000000000a0", owner = "app", label = "admin",
-                                revisions = { [1] = { pw = "a" }, [2] = { pw = "b" }, [3] = { pw = "c" } } }
+                                revisions = { [1] = { pass = "a" }, [2] = { pass = "b" }, [3] = { pass = "c" } } }
   local UNLABELLED = testing.secret{ id = "secret:ct0000000000000000b0", owner = "unit",
-                                     revisions = { [1] = { pw = "x" } } }
+                                     revisions = { [1] = { pass = "x" } } }
   local STATE = { leader = true, secrets = { SHARED, OWNED, UNLABELLED } }
 
   it("secret-changed: a secret this application reads; no revision", function()

@@ -239,13 +239,18 @@ local function check_secrets(problems, state, relations)
       end
       labels[sec.label] = true
     end
-    for rel in pairs(sec.grants or {}) do
+    local grants = sec.grants ~= nil and {} or nil
+    for rel, who in pairs(sec.grants or {}) do
       local id = math.tointeger(tonumber(rel))
       if not id or not relations[id] then
         problems[#problems + 1] = ("%s: granted on relation %s, which the state does not have"):format(where,
           tostring(rel))
+      else
+        -- keyed by the relation id as text, as the simulator (and JSON) keep it
+        grants[("%d"):format(id)] = who
       end
     end
+    sec.grants = grants
     ::continue::
   end
 end

@@ -133,7 +133,8 @@ local sim_mt = { __name = "juju.testing.Sim", __index = Sim }
 -- @tparam table ctx the hook's context: `unit` ("app/0"), `relation_id`
 -- (the hook's relation), `remote_unit`, `remote_app`, `action` (`{name=,
 -- params=}` in an action), `storage_id`, `bindings` (known binding names,
--- or nil for any), `model_uuid`
+-- or nil for any), `model_uuid`, `juju_version` (default 3.6.0: owners
+-- track secret revisions from 3.1.7 and 3.3.1 on)
 -- @tparam[opt] table opts `take`: the state is the simulator's to change
 -- (a private copy), so it is not copied again
 -- @treturn Sim
@@ -793,6 +794,16 @@ local function owns(s, sec)
   return false
 end
 
+--- Does a secret's owner read the revision it tracks, as consumers do
+-- (Juju 3.1.7, and 3.3.1 on; before, owners always read the latest)?
+local function owners_track(version)
+  local major, minor, patch = tostring(version or "3.6.0"):match("^(%d+)%.(%d+)%.?(%d*)")
+  major, minor, patch = tonumber(major) or 3, tonumber(minor) or 6, tonumber(patch) or 0
+  if major ~= 3 then return major > 3 end
+  if minor == 1 then return patch >= 7 end
+  return minor > 3 or (minor == 3 and patch >= 1)
+end
+
 local function latest(sec)
   local n = 0
   for rev in pairs(sec.revisions or {}) do if rev > n then n = rev end end
@@ -867,15 +878,20 @@ C["secret-get"] = function(s, argv)
   local sec = s:find_secret(id, flags["--label"])
   if not sec then return fail(1, ("secret %q not found"):format(id or flags["--label"])) end
   local rev
-  if owns(s, sec) then
+  if owns(s, sec) and not owners_track(s.ctx.juju_version) then
     rev = latest(sec)
   else
-    local granted = sec.granted == true or sec.granted == s:app() or sec.granted == s:unit()
-    for _, g in pairs(sec.grants or {}) do
-      if g == true or g == s:app() or g == s:unit() then granted = true end
+    if not owns(s, sec) then
+      -- another application's secret: readable once granted to this
+      -- application or unit (`granted`, or a grant naming it)
+      local granted = sec.granted == true or sec.granted == s:app() or sec.granted == s:unit()
+      for _, g in pairs(sec.grants or {}) do
+        if g == true or g == s:app() or g == s:unit() then granted = true end
+      end
+      if not granted then return fail(1, "permission denied") end
+      -- a consumer names the secret: its label from now on
+      if id and flags["--label"] then sec.label = flags["--label"] end
     end
-    if not granted then return fail(1, "permission denied") end
-    if id and flags["--label"] then sec.consumer_label = flags["--label"] end
     if flags["--refresh"] or sec.tracked == nil then sec.tracked = latest(sec) end
     rev = flags["--peek"] and latest(sec) or sec.tracked
   end
@@ -950,6 +966,7 @@ C["secret-grant"] = function(s, argv)
     return fail(1, ("cannot specify unit %q in relation to application %q"):format(unit, r.remote_app or ""))
   end
   sec.grants = sec.grants or {}
+  sec.grants[r.id] = nil   -- the state may key it by the number; the simulator keeps text
   sec.grants[tostring(r.id)] = unit or r.remote_app
   return ok()
 end
@@ -964,9 +981,14 @@ C["secret-revoke"] = function(s, argv)
   end
   local sec, code, out, err = owned_secret(s, pos[1])
   if not sec then return code, out, err end
+  local rel
+  if flags["-r"] then
+    local r, rcode, rerr = s:relation(flags["-r"])
+    if not r then return fail(rcode, rerr) end
+    rel = tostring(r.id)
+  end
   for k, who in pairs(sec.grants or {}) do
-    if (flags["-r"] and k == tostring((s:relation(flags["-r"]) or {}).id))
-       or who == flags["--unit"] or who == flags["--app"] then
+    if (rel and tostring(k) == rel) or who == flags["--unit"] or who == flags["--app"] then
       sec.grants[k] = nil
     end
   end
