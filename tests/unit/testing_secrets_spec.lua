@@ -82,12 +82,12 @@ describe("juju.testing secrets: owners #unit", function()
   end)
 
   it("content is revision 1; revisions give several; the state after always has revisions", function()
-    local out = run(function() end, with_secret{ id = APP_ID, owner = "app", content = { a = "1" } })
-    assert.same({ [1] = { a = "1" } }, out.secrets[1].revisions)
+    local out = run(function() end, with_secret{ id = APP_ID, owner = "app", content = { alpha = "1" } })
+    assert.same({ [1] = { alpha = "1" } }, out.secrets[1].revisions)
     assert.is_nil(out.secrets[1].content)
     local many = run(function() end, with_secret{ id = APP_ID, owner = "app",
-                                                  revisions = { [2] = { a = "2" }, [5] = { a = "5" } } })
-    assert.same({ [2] = { a = "2" }, [5] = { a = "5" } }, many.secrets[1].revisions)
+                                                  revisions = { [2] = { alpha = "2" }, [5] = { alpha = "5" } } })
+    assert.same({ [2] = { alpha = "2" }, [5] = { alpha = "5" } }, many.secrets[1].revisions)
   end)
 end)
 

@@ -371,6 +371,25 @@ local function check_simple(problems, state, meta)
       end
     end
   end
+  if state.files ~= nil and type(state.files) ~= "table" then
+    problems[#problems + 1] = "files is not a table (absolute path -> content)"
+  end
+  for path, content in pairs(type(state.files) == "table" and state.files or {}) do
+    if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+      problems[#problems + 1] = ("files: '%s' is not an absolute path"):format(tostring(path))
+    elseif type(content) ~= "string" then
+      problems[#problems + 1] = ("files: the content of '%s' is a %s (a string expected)"):format(path,
+        type(content))
+    end
+  end
+  if state.dirs ~= nil and not is_list(state.dirs) then
+    problems[#problems + 1] = "dirs is not a list of absolute paths"
+  end
+  for _, d in ipairs(type(state.dirs) == "table" and state.dirs or {}) do
+    if type(d) ~= "string" or d:sub(1, 1) ~= "/" then
+      problems[#problems + 1] = ("dirs: '%s' is not an absolute path"):format(tostring(d))
+    end
+  end
   for i, p in ipairs(state.processes or {}) do
     if type(p) ~= "table" or type(p.command) ~= "string" or p.command == "" then
       problems[#problems + 1] = ("processes[%d] has no command (the words an argv starts with)"):format(i)
