@@ -124,8 +124,13 @@ describe("juju.testing events: the environment of every hook #unit", function()
   end)
 
   it("a subordinate's principal unit is JUJU_PRINCIPAL_UNIT", function()
-    local _, _, run = fire("install", on.install(), {}, { principal_unit = "ubuntu/2" })
-    assert.equal("ubuntu/2", run.env.JUJU_PRINCIPAL_UNIT)
+    local sub = { name = "logger", subordinate = true,
+                  requires = { ["juju-info"] = { interface = "juju-info", scope = "container" } } }
+    local info = testing.subordinate_relation{ id = 1, endpoint = "juju-info", remote_app = "ubuntu",
+                                               remote_unit = "ubuntu/2" }
+    local _, _, run = fire("install", on.install(), { relations = { info } },
+      { metadata = sub, principal_unit = "ubuntu/2" })
+    assert.same({ "ubuntu/2", "logger/0" }, { run.env.JUJU_PRINCIPAL_UNIT, run.env.JUJU_UNIT_NAME })
   end)
 
   it("env = {VAR = value | false} adds or removes variables", function()

@@ -308,6 +308,22 @@ describe("juju.testing state: networks #unit", function()
     assert.same({ website = default, metrics = default, ["juju-info"] = default }, seen)
   end)
 
+  it("network-get's flags pick values: one bare, several in a map, --primary-address alone", function()
+    local sim = testing.sim.new({ networks = { db = {
+      bind_addresses = { { addresses = { { value = "10.1.0.4", cidr = "10.1.0.0/24" } } } },
+      ingress_addresses = { "10.1.0.5", "10.1.0.6" }, egress_subnets = { "10.1.0.0/24" },
+    } } }, { unit = "web/0" })
+    local function get(...) return { sim:run({ "network-get", "db", "--format=json", ... }) } end
+    assert.same({ 0, '"10.1.0.5"\n', "" }, get("--ingress-address"))
+    assert.same({ 0, '"10.1.0.4"\n', "" }, get("--bind-address"))
+    assert.same({ 0, '["10.1.0.0/24"]\n', "" }, get("--egress-subnets"))
+    assert.same({ 0, '{"bind-address":"10.1.0.4","egress-subnets":["10.1.0.0/24"],"ingress-address":"10.1.0.5"}\n',
+                  "" }, get("--bind-address", "--ingress-address", "--egress-subnets"))
+    assert.same({ 0, '"10.1.0.4"\n', "" }, get("--primary-address"))
+    assert.same({ 2, "", "ERROR --primary-address must be the only flag specified\n" },
+      get("--primary-address", "--bind-address"))
+  end)
+
   it("a binding the charm does not have is Juju's error", function()
     local _, r = run_failing(function(e) e.model:network("nope") end, {})
     assert.equal("command [network-get --format=json nope] exited with status 1: "

@@ -387,6 +387,7 @@ function M.environment(e, state, opts)
     env.JUJU_REMOTE_UNIT = e.remote_unit or ""   -- exported empty when there is none
     env.JUJU_DEPARTING_UNIT = e.departing_unit
     ctx.relation_id, ctx.remote_unit, ctx.remote_app = r.id, e.remote_unit or nil, r.remote_app
+    ctx.broken = e.kind == "relation-broken" or nil
   elseif e.storage then
     local st = find(state.storage, e.storage)
     env.JUJU_STORAGE_ID, env.JUJU_STORAGE_LOCATION, env.JUJU_STORAGE_KIND = st.id, st.location, st.kind

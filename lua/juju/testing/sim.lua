@@ -131,7 +131,8 @@ local sim_mt = { __name = "juju.testing.Sim", __index = Sim }
 --- A simulator for one hook.
 -- @tparam table state the state before the hook (copied, never changed)
 -- @tparam table ctx the hook's context: `unit` ("app/0"), `relation_id`
--- (the hook's relation), `remote_unit`, `remote_app`, `action` (`{name=,
+-- (the hook's relation), `broken` (true in its relation-broken hook),
+-- `remote_unit`, `remote_app`, `action` (`{name=,
 -- params=}` in an action), `storage_id`, `bindings` (known binding names,
 -- or nil for any), `model_uuid`, `juju_version` (default 3.6.0: owners
 -- track secret revisions from 3.1.7 and 3.3.1 on)
@@ -487,7 +488,9 @@ C["relation-ids"] = function(s, argv)
   end
   local out = {}
   for _, r in ipairs(s.work.relations or {}) do
-    if r.endpoint == endpoint then out[#out + 1] = endpoint .. ":" .. r.id end
+    -- Juju leaves out the relation being broken
+    local broken = s.ctx.broken and r.id == s.ctx.relation_id
+    if r.endpoint == endpoint and not broken then out[#out + 1] = endpoint .. ":" .. r.id end
   end
   table.sort(out)
   return ok(go_json(json.array(out)))
@@ -547,7 +550,35 @@ C["network-get"] = function(s, argv)
       ["egress-subnets"] = { "192.0.2.0/32" }, ["ingress-addresses"] = { "192.0.2.0" },
     }
   end
-  return ok(go_json(hyphenated(net)))
+  net = hyphenated(net)
+  -- the flags pick values: one flag prints it bare, several a map of them
+  local bind = (((net["bind-addresses"] or {})[1] or {}).addresses or {})[1]
+  bind = bind and (bind.value or bind.address)
+  if flags["--primary-address"] then
+    if flags["--bind-address"] or flags["--ingress-address"] or flags["--egress-subnets"] then
+      return fail(2, "--primary-address must be the only flag specified")
+    end
+    if not bind then return fail(1, ("no addresses attached to space for binding %q"):format(binding)) end
+    return ok(go_json(bind))
+  end
+  local picked, n, only = {}, 0, nil
+  for _, f in ipairs { { "--bind-address", "bind-address" }, { "--ingress-address", "ingress-address" },
+                       { "--egress-subnets", "egress-subnets" } } do
+    if flags[f[1]] then
+      local v
+      if f[2] == "bind-address" then
+        v = bind or ""
+      elseif f[2] == "ingress-address" then
+        v = (net["ingress-addresses"] or {})[1] or ""
+      else
+        v = json.array(copy(net["egress-subnets"] or {}))
+      end
+      picked[f[2]], n, only = v, n + 1, v
+    end
+  end
+  if n == 1 then return ok(go_json(only)) end
+  if n > 1 then return ok(go_json(picked)) end
+  return ok(go_json(net))
 end
 
 -- stored state
