@@ -90,6 +90,16 @@ describe("juju.testing consistency: the state #unit", function()
       refusal{ model = { type = "openstack" } })
   end)
 
+  it("a model key the harness does not know", function()
+    assert.equal("inconsistent state: model: unknown key 'region' (name, uuid, type, cloud_spec)",
+      refusal{ model = { region = "eu" } })
+  end)
+
+  it("a container the charm does not declare", function()
+    assert.equal("inconsistent state: containers: the charm declares no container 'sidecar'",
+      refusal({ containers = { sidecar = {} } }, nil, K8S_META))
+  end)
+
   it("files and directories are absolute paths, files hold text", function()
     assert.equal("inconsistent state: files: 'etc/app.conf' is not an absolute path",
       refusal{ files = { ["etc/app.conf"] = "x" } })
@@ -128,6 +138,12 @@ describe("juju.testing consistency: relations #unit", function()
                                                remote_units = { "ubuntu/0", "ubuntu/1" } } } })
   end)
 
+  it("this unit is not its own peer", function()
+    assert.equal("inconsistent state: relation 4 (replicas): this unit (web/0) is not its own remote unit",
+      refusal{ relations = { testing.peer_relation{ id = 4, endpoint = "replicas", app = "web",
+                                                    peers = { "web/0" } } } })
+  end)
+
   it("more relations on an endpoint than its limit", function()
     assert.equal("inconsistent state: endpoint 'db' has 2 relations, but its limit is 1",
       refusal{ relations = { DB, testing.relation{ id = 4, endpoint = "db", remote_app = "mysql" } } })
@@ -155,6 +171,25 @@ describe("juju.testing consistency: secrets #unit", function()
   it("a secret id that is not a secret URI", function()
     assert.equal("inconsistent state: secrets[1]: id secret:XYZ is not a secret URI "
       .. "(secret:<20 characters of 0-9a-v>)", refusal{ secrets = { { id = "secret:XYZ", content = { pass = "a" } } } })
+  end)
+
+  it("a tracked revision the secret does not have", function()
+    assert.equal("inconsistent state: secret secret:cs1l5r2d2j3p2c1v4nbg: tracked revision 2 is not one of its "
+      .. "revisions", refusal{ secrets = { testing.secret{ id = SHARED.id, content = { pass = "b" }, tracked = 2 } } })
+  end)
+
+  it("one label on two secrets this application owns", function()
+    assert.equal("inconsistent state: secret secret:ct0000000000000000b0: label 'admin' is on two secrets this "
+      .. "application owns", refusal{ secrets = {
+        testing.secret{ id = OWNED.id, owner = "app", label = "admin", content = { pass = "a" } },
+        testing.secret{ id = "secret:ct0000000000000000b0", owner = "unit", label = "admin", content = { pass = "a" } },
+      } })
+  end)
+
+  it("a grant on a relation the state does not have", function()
+    assert.equal("inconsistent state: secret secret:ct0000000000000000a0: granted on relation 9, which the state "
+      .. "does not have", refusal{ secrets = { testing.secret{ id = OWNED.id, owner = "app", content = { pass = "a" },
+                                                                grants = { [9] = "pg" } } } })
   end)
 
   it("a secret event for a secret the state does not have", function()
@@ -231,4 +266,81 @@ describe("juju.testing consistency: events and the unit #unit", function()
     assert.equal("inconsistent state: pre-series-upgrade: only machine charms are upgraded in place",
       refusal({}, on.pre_series_upgrade(), K8S_META))
   end)
+end)
+
+describe("juju.testing consistency: the shape of each piece of state #unit", function()
+  local S = "secret:ct0000000000000000a0"
+  -- state, event (default install), the message after "inconsistent state: "
+  local CASES = {
+    { { relations = { "db" } }, nil, "relations[1] is not a table" },
+    { { relations = { { id = -1, endpoint = "db", remote_app = "pg" } } }, nil,
+      "relations[1]: id -1 is not a relation id (an integer >= 0)" },
+    { { relations = { { id = 3, remote_app = "pg" } } }, nil, "relation 3 (nil): no endpoint" },
+    { { relations = { testing.peer_relation{ id = 3, endpoint = "db", app = "web" } } }, nil,
+      "relation 3 (db): kind 'peer', but the metadata makes it a regular relation" },
+    { { relations = { { id = 3, endpoint = "db" } } }, nil,
+      "relation 3 (db): remote_app is missing, so is not an application name" },
+    { { relations = { { id = 3, endpoint = "db", remote_app = "pg", remote_units = { x = "pg/0" } } } }, nil,
+      "relation 3 (db): remote_units is not a list of unit names" },
+    { { relations = { { id = 3, endpoint = "db", remote_app = "pg", remote_units = { "pg" } } } }, nil,
+      "relation 3 (db): remote unit 'pg' is not a unit name" },
+    { { relations = { { id = 3, endpoint = "db", remote_app = "pg", remote_units_data = { ["pg/1"] = {} } } } },
+      nil,
+      "relation 3 (db): remote_units_data has 'pg/1', which is not in remote_units" },
+    { { secrets = { "x" } }, nil, "secrets[1] is not a table" },
+    { { secrets = { { id = S, content = { pass = "a" } }, { id = "ct0000000000000000a0", content = { pass = "a" } } } },
+      nil, "secrets[2]: secret ct0000000000000000a0 is there twice" },
+    { { secrets = { { id = S, owner = "model", content = { pass = "a" } } } }, nil,
+      "secret " .. S .. ": owner 'model' (\"app\", \"unit\", or none for a secret another application shared "
+      .. "with this one)" },
+    { { secrets = { { id = S, content = { pass = "a" }, revisions = { { pass = "b" } } } } }, nil,
+      "secret " .. S .. ": give content or revisions, not both" },
+    { { secrets = { { id = S } } }, nil, "secret " .. S .. ": no content (content = {...}, or revisions = "
+      .. "{[1] = {...}, ...})" },
+    { { secrets = { { id = S, revisions = { [0] = { pass = "a" } } } } }, nil,
+      "secret " .. S .. ": revision 0 is not a positive integer" },
+    { { secrets = { { id = S, revisions = { "text" } } } }, nil,
+      "secret " .. S .. ": revision 1 is a string (a table of strings expected)" },
+    { { secrets = { { id = S, content = { pass = 1 } } } }, nil,
+      "secret " .. S .. ": revision 1: pass holds a number (secret content is strings)" },
+    { { config = "port=80" }, nil, "config is not a table" },
+    { { config = { port = { 80 } } }, nil,
+      "config[port] is a table (a string, number or boolean expected); config: config option \"port\": "
+      .. "a list is not of type int" },
+    { { trusted = "yes" }, nil, "trusted is not a boolean" },
+    { { stored = { f = print } }, nil, "stored[f] cannot be kept (a string key and a JSON value expected)" },
+    { { deferred = { { event = "nothing" } } }, nil,
+      "deferred[1] is not a deferred event ({event = <hook name>, env = {...}}: make one with juju.testing.deferred)" },
+    { { opened_ports = { { protocol = "tcp", port = 0 } } }, nil,
+      "opened_ports[1] is not a port ({protocol = \"tcp\"|\"udp\", port = 1..65535[, to_port = ...]} or "
+      .. "{protocol = \"icmp\"})" },
+    { { storage = { { id = "data" } } }, nil, "storage[1]: id data is not a storage id (name/N)" },
+    { { storage = { { id = "data/0" }, { id = "data/0" } } }, nil, "storage data/0 is there twice" },
+    { { storage = { { id = "data/0", kind = "tape" } } }, nil, "storage data/0: kind 'tape' (filesystem or block)" },
+    { { resources = { tarball = 1 } }, nil,
+      "resources[tarball] is a number (the path of the resource's file expected)" },
+    { { app_status = { name = "fine" } }, nil,
+      "app_status is not a status ({name = \"active\"|\"blocked\"|..., message = ...})" },
+    { { planned_units = -1 }, nil, "planned_units is not a count" },
+    { { workload_version = 2 }, nil, "workload_version is not a string" },
+    { { model = "prod" }, nil, "model is not a table" },
+    { { relations = "db", secrets = 1 }, nil, "relations is not a table; secrets is not a table" },
+    { { dirs = { srv = "/srv" } }, nil, "dirs is not a list of absolute paths" },
+    { { processes = { { code = 1 } } }, nil, "processes[1] has no command (the words an argv starts with)" },
+    { { relations = { DB } }, on.relation_changed(testing.relation{ id = 3, endpoint = "website" }),
+      "website-relation-changed: relation 3 is on endpoint 'db'" },
+    { { relations = { DB } }, on.relation_created(DB, { remote_unit = "pg/0" }),
+      "db-relation-created: Juju names no remote unit for this event" },
+    { { relations = { DB } }, on.relation_changed(DB, { departing_unit = "pg/0" }),
+      "db-relation-changed: only relation-departed has a departing unit" },
+    { { relations = { testing.relation{ id = 3, endpoint = "db", remote_app = "pg", remote_units = {} } } },
+      on.relation_joined(3),
+      "db-relation-joined: relation 3 has no remote unit (give remote_units, or remote_unit =)" },
+  }
+  for i, case in ipairs(CASES) do
+    local state, event, message = case[1], case[2], case[3]
+    it(("%d: %s"):format(i, message:sub(1, 60)), function()
+      assert.equal("inconsistent state: " .. message, refusal(state, event))
+    end)
+  end
 end)

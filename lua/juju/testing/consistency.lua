@@ -24,6 +24,10 @@ M.STATE_KEYS = {
   reboot = true,
 }
 
+--- The keys whose values are tables (lists or maps).
+local TABLE_KEYS = { "config", "relations", "secrets", "stored", "deferred", "juju_state", "opened_ports", "storage",
+                     "storage_added", "resources", "networks", "model", "processes", "files", "dirs", "containers" }
+
 local STATUS_NAMES = { maintenance = true, blocked = true, waiting = true, active = true, unknown = true,
                        error = true }
 
@@ -371,10 +375,7 @@ local function check_simple(problems, state, meta)
       end
     end
   end
-  if state.files ~= nil and type(state.files) ~= "table" then
-    problems[#problems + 1] = "files is not a table (absolute path -> content)"
-  end
-  for path, content in pairs(type(state.files) == "table" and state.files or {}) do
+  for path, content in pairs(state.files or {}) do
     if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
       problems[#problems + 1] = ("files: '%s' is not an absolute path"):format(tostring(path))
     elseif type(content) ~= "string" then
@@ -385,7 +386,7 @@ local function check_simple(problems, state, meta)
   if state.dirs ~= nil and not is_list(state.dirs) then
     problems[#problems + 1] = "dirs is not a list of absolute paths"
   end
-  for _, d in ipairs(type(state.dirs) == "table" and state.dirs or {}) do
+  for _, d in ipairs(state.dirs or {}) do
     if type(d) ~= "string" or d:sub(1, 1) ~= "/" then
       problems[#problems + 1] = ("dirs: '%s' is not an absolute path"):format(tostring(d))
     end
@@ -546,6 +547,15 @@ function M.prepare(state, e, opts)
         hint and (" (did you mean '" .. hint .. "'?)") or "")
     end
   end
+  -- the pieces that are tables: anything else would stop the checks below short
+  local misshapen = false
+  for _, k in ipairs(TABLE_KEYS) do
+    if state[k] ~= nil and type(state[k]) ~= "table" then
+      problems[#problems + 1] = ("%s is not a table"):format(k)
+      misshapen = true
+    end
+  end
+  if misshapen then error("inconsistent state: " .. table.concat(problems, "; "), 0) end
   local s = copy(state)
   local ev = copy(e)
   setmetatable(ev, getmetatable(e))
