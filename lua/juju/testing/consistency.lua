@@ -24,6 +24,10 @@ M.STATE_KEYS = {
   reboot = true,
 }
 
+--- The keys whose values are tables (lists or maps).
+local TABLE_KEYS = { "config", "relations", "secrets", "stored", "deferred", "juju_state", "opened_ports", "storage",
+                     "storage_added", "resources", "networks", "model", "processes", "files", "dirs", "containers" }
+
 local STATUS_NAMES = { maintenance = true, blocked = true, waiting = true, active = true, unknown = true,
                        error = true }
 
@@ -239,13 +243,18 @@ local function check_secrets(problems, state, relations)
       end
       labels[sec.label] = true
     end
-    for rel in pairs(sec.grants or {}) do
+    local grants = sec.grants ~= nil and {} or nil
+    for rel, who in pairs(sec.grants or {}) do
       local id = math.tointeger(tonumber(rel))
       if not id or not relations[id] then
         problems[#problems + 1] = ("%s: granted on relation %s, which the state does not have"):format(where,
           tostring(rel))
+      else
+        -- keyed by the relation id as text, as the simulator (and JSON) keep it
+        grants[("%d"):format(id)] = who
       end
     end
+    sec.grants = grants
     ::continue::
   end
 end
@@ -364,6 +373,22 @@ local function check_simple(problems, state, meta)
         problems[#problems + 1] = ("model: type '%s' (\"lxd\", \"machine\" or \"kubernetes\")"):format(
           tostring(model.type))
       end
+    end
+  end
+  for path, content in pairs(state.files or {}) do
+    if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+      problems[#problems + 1] = ("files: '%s' is not an absolute path"):format(tostring(path))
+    elseif type(content) ~= "string" then
+      problems[#problems + 1] = ("files: the content of '%s' is a %s (a string expected)"):format(path,
+        type(content))
+    end
+  end
+  if state.dirs ~= nil and not is_list(state.dirs) then
+    problems[#problems + 1] = "dirs is not a list of absolute paths"
+  end
+  for _, d in ipairs(state.dirs or {}) do
+    if type(d) ~= "string" or d:sub(1, 1) ~= "/" then
+      problems[#problems + 1] = ("dirs: '%s' is not an absolute path"):format(tostring(d))
     end
   end
   for i, p in ipairs(state.processes or {}) do
@@ -522,6 +547,15 @@ function M.prepare(state, e, opts)
         hint and (" (did you mean '" .. hint .. "'?)") or "")
     end
   end
+  -- the pieces that are tables: anything else would stop the checks below short
+  local misshapen = false
+  for _, k in ipairs(TABLE_KEYS) do
+    if state[k] ~= nil and type(state[k]) ~= "table" then
+      problems[#problems + 1] = ("%s is not a table"):format(k)
+      misshapen = true
+    end
+  end
+  if misshapen then error("inconsistent state: " .. table.concat(problems, "; "), 0) end
   local s = copy(state)
   local ev = copy(e)
   setmetatable(ev, getmetatable(e))

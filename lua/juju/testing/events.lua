@@ -330,6 +330,13 @@ local function find(list, id)
 end
 M.find = find
 
+--- The series Juju 3.6 names beside `JUJU_TARGET_BASE` (`GetSeriesFromBase`).
+M.SERIES = {
+  ["ubuntu@18.04"] = "bionic", ["ubuntu@20.04"] = "focal", ["ubuntu@22.04"] = "jammy",
+  ["ubuntu@24.04"] = "noble", ["ubuntu@24.10"] = "oracular",
+  ["centos@7"] = "centos7", ["centos@9"] = "centos9",
+}
+
 --- The environment Juju would give an event, and what the simulator
 -- needs to know of it.
 -- @tparam table e an event (@{from})
@@ -358,13 +365,16 @@ function M.environment(e, state, opts)
     TERM = "tmux-256color",
     JUJU_DISPATCH_PATH = (is_action and "actions/" or "hooks/") .. name,
   }
+  -- HookVars exports these on every hook, empty when there is nothing
+  env.JUJU_SLA, env.CLOUD_API_VERSION = "", ""
   if model.type == "kubernetes" then
     env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT = "10.152.183.1", "443"
+    env.JUJU_MACHINE_ID, env.JUJU_AVAILABILITY_ZONE = "", ""
   else
     env.JUJU_MACHINE_ID = opts.machine_id or "0"
-    env.JUJU_AVAILABILITY_ZONE = opts.availability_zone
+    env.JUJU_AVAILABILITY_ZONE = opts.availability_zone or ""
   end
-  local ctx = { unit = unit, model_uuid = model.uuid }
+  local ctx = { unit = unit, model_uuid = model.uuid, juju_version = opts.juju_version }
   if is_action then
     local id = e.id or "1"
     env.JUJU_ACTION_NAME, env.JUJU_ACTION_UUID, env.JUJU_ACTION_TAG = e.action, id, "action-" .. id
@@ -374,9 +384,10 @@ function M.environment(e, state, opts)
     env.JUJU_RELATION = r.endpoint
     env.JUJU_RELATION_ID = event_mod.format_relation_id(r.endpoint, r.id)
     env.JUJU_REMOTE_APP = r.remote_app
-    env.JUJU_REMOTE_UNIT = e.remote_unit or nil
+    env.JUJU_REMOTE_UNIT = e.remote_unit or ""   -- exported empty when there is none
     env.JUJU_DEPARTING_UNIT = e.departing_unit
     ctx.relation_id, ctx.remote_unit, ctx.remote_app = r.id, e.remote_unit or nil, r.remote_app
+    ctx.broken = e.kind == "relation-broken" or nil
   elseif e.storage then
     local st = find(state.storage, e.storage)
     env.JUJU_STORAGE_ID, env.JUJU_STORAGE_LOCATION, env.JUJU_STORAGE_KIND = st.id, st.location, st.kind
@@ -389,12 +400,13 @@ function M.environment(e, state, opts)
     env.JUJU_PEBBLE_CHECK_NAME = e.check
   elseif e.secret then
     env.JUJU_SECRET_ID = e.secret
-    env.JUJU_SECRET_LABEL = e.label
+    env.JUJU_SECRET_LABEL = e.label or ""
     if (e.kind == "secret-remove" or e.kind == "secret-expired") and e.revision then
       env.JUJU_SECRET_REVISION = ("%d"):format(e.revision)
     end
   elseif e.target_base then
     env.JUJU_TARGET_BASE = e.target_base
+    env.JUJU_TARGET_SERIES = M.SERIES[e.target_base]
   end
   for k, v in pairs(e.env or {}) do env[k] = v or nil end
   return env, ctx

@@ -48,7 +48,9 @@ local function clean(path)
 end
 
 local function parent(path)
-  return path:match("^(.*)/[^/]*$") or "/"
+  local p = path:match("^(.*)/[^/]*$")
+  if p == nil or p == "" then return "/" end   -- "/etc"'s parent is "/", not ""
+  return p
 end
 
 local Tree = {}

@@ -131,9 +131,11 @@ local sim_mt = { __name = "juju.testing.Sim", __index = Sim }
 --- A simulator for one hook.
 -- @tparam table state the state before the hook (copied, never changed)
 -- @tparam table ctx the hook's context: `unit` ("app/0"), `relation_id`
--- (the hook's relation), `remote_unit`, `remote_app`, `action` (`{name=,
+-- (the hook's relation), `broken` (true in its relation-broken hook),
+-- `remote_unit`, `remote_app`, `action` (`{name=,
 -- params=}` in an action), `storage_id`, `bindings` (known binding names,
--- or nil for any), `model_uuid`
+-- or nil for any), `model_uuid`, `juju_version` (default 3.6.0: owners
+-- track secret revisions from 3.1.7 and 3.3.1 on)
 -- @tparam[opt] table opts `take`: the state is the simulator's to change
 -- (a private copy), so it is not copied again
 -- @treturn Sim
@@ -486,7 +488,9 @@ C["relation-ids"] = function(s, argv)
   end
   local out = {}
   for _, r in ipairs(s.work.relations or {}) do
-    if r.endpoint == endpoint then out[#out + 1] = endpoint .. ":" .. r.id end
+    -- Juju leaves out the relation being broken
+    local broken = s.ctx.broken and r.id == s.ctx.relation_id
+    if r.endpoint == endpoint and not broken then out[#out + 1] = endpoint .. ":" .. r.id end
   end
   table.sort(out)
   return ok(go_json(json.array(out)))
@@ -546,7 +550,35 @@ C["network-get"] = function(s, argv)
       ["egress-subnets"] = { "192.0.2.0/32" }, ["ingress-addresses"] = { "192.0.2.0" },
     }
   end
-  return ok(go_json(hyphenated(net)))
+  net = hyphenated(net)
+  -- the flags pick values: one flag prints it bare, several a map of them
+  local bind = (((net["bind-addresses"] or {})[1] or {}).addresses or {})[1]
+  bind = bind and (bind.value or bind.address)
+  if flags["--primary-address"] then
+    if flags["--bind-address"] or flags["--ingress-address"] or flags["--egress-subnets"] then
+      return fail(2, "--primary-address must be the only flag specified")
+    end
+    if not bind then return fail(1, ("no addresses attached to space for binding %q"):format(binding)) end
+    return ok(go_json(bind))
+  end
+  local picked, n, only = {}, 0, nil
+  for _, f in ipairs { { "--bind-address", "bind-address" }, { "--ingress-address", "ingress-address" },
+                       { "--egress-subnets", "egress-subnets" } } do
+    if flags[f[1]] then
+      local v
+      if f[2] == "bind-address" then
+        v = bind or ""
+      elseif f[2] == "ingress-address" then
+        v = (net["ingress-addresses"] or {})[1] or ""
+      else
+        v = json.array(copy(net["egress-subnets"] or {}))
+      end
+      picked[f[2]], n, only = v, n + 1, v
+    end
+  end
+  if n == 1 then return ok(go_json(only)) end
+  if n > 1 then return ok(go_json(picked)) end
+  return ok(go_json(net))
 end
 
 -- stored state
@@ -715,7 +747,9 @@ C["storage-list"] = function(s, argv)
   if not flags then return fail(2, pos) end
   local out = {}
   for _, st in ipairs(s.work.storage or {}) do
-    if pos[1] == nil or st.name == pos[1] then out[#out + 1] = st.id end
+    -- the state's storage has ids ("data/0"); the name is the part before the "/"
+    local name = st.name or (type(st.id) == "string" and st.id:match("^(.-)/%d+$"))
+    if pos[1] == nil or name == pos[1] then out[#out + 1] = st.id end
   end
   table.sort(out)
   return ok(go_json(json.array(out)))
@@ -789,6 +823,16 @@ local function owns(s, sec)
   if sec.owner == "app" then return true end
   if sec.owner == "unit" then return sec.owner_unit == nil or sec.owner_unit == s:unit() end
   return false
+end
+
+--- Does a secret's owner read the revision it tracks, as consumers do
+-- (Juju 3.1.7, and 3.3.1 on; before, owners always read the latest)?
+local function owners_track(version)
+  local major, minor, patch = tostring(version or "3.6.0"):match("^(%d+)%.(%d+)%.?(%d*)")
+  major, minor, patch = tonumber(major) or 3, tonumber(minor) or 6, tonumber(patch) or 0
+  if major ~= 3 then return major > 3 end
+  if minor == 1 then return patch >= 7 end
+  return minor > 3 or (minor == 3 and patch >= 1)
 end
 
 local function latest(sec)
@@ -865,15 +909,20 @@ C["secret-get"] = function(s, argv)
   local sec = s:find_secret(id, flags["--label"])
   if not sec then return fail(1, ("secret %q not found"):format(id or flags["--label"])) end
   local rev
-  if owns(s, sec) then
+  if owns(s, sec) and not owners_track(s.ctx.juju_version) then
     rev = latest(sec)
   else
-    local granted = sec.granted == true or sec.granted == s:app() or sec.granted == s:unit()
-    for _, g in pairs(sec.grants or {}) do
-      if g == true or g == s:app() or g == s:unit() then granted = true end
+    if not owns(s, sec) then
+      -- another application's secret: readable once granted to this
+      -- application or unit (`granted`, or a grant naming it)
+      local granted = sec.granted == true or sec.granted == s:app() or sec.granted == s:unit()
+      for _, g in pairs(sec.grants or {}) do
+        if g == true or g == s:app() or g == s:unit() then granted = true end
+      end
+      if not granted then return fail(1, "permission denied") end
+      -- a consumer names the secret: its label from now on
+      if id and flags["--label"] then sec.label = flags["--label"] end
     end
-    if not granted then return fail(1, "permission denied") end
-    if id and flags["--label"] then sec.consumer_label = flags["--label"] end
     if flags["--refresh"] or sec.tracked == nil then sec.tracked = latest(sec) end
     rev = flags["--peek"] and latest(sec) or sec.tracked
   end
@@ -948,6 +997,7 @@ C["secret-grant"] = function(s, argv)
     return fail(1, ("cannot specify unit %q in relation to application %q"):format(unit, r.remote_app or ""))
   end
   sec.grants = sec.grants or {}
+  sec.grants[r.id] = nil   -- the state may key it by the number; the simulator keeps text
   sec.grants[tostring(r.id)] = unit or r.remote_app
   return ok()
 end
@@ -962,9 +1012,14 @@ C["secret-revoke"] = function(s, argv)
   end
   local sec, code, out, err = owned_secret(s, pos[1])
   if not sec then return code, out, err end
+  local rel
+  if flags["-r"] then
+    local r, rcode, rerr = s:relation(flags["-r"])
+    if not r then return fail(rcode, rerr) end
+    rel = tostring(r.id)
+  end
   for k, who in pairs(sec.grants or {}) do
-    if (flags["-r"] and k == tostring((s:relation(flags["-r"]) or {}).id))
-       or who == flags["--unit"] or who == flags["--app"] then
+    if (rel and tostring(k) == rel) or who == flags["--unit"] or who == flags["--app"] then
       sec.grants[k] = nil
     end
   end
