@@ -131,6 +131,9 @@ describe("juju.testing events: the environment of every hook #unit", function()
     local _, _, run = fire("install", on.install(), { relations = { info } },
       { metadata = sub, principal_unit = "ubuntu/2" })
     assert.same({ "ubuntu/2", "logger/0" }, { run.env.JUJU_PRINCIPAL_UNIT, run.env.JUJU_UNIT_NAME })
+    -- without principal_unit =, the subordinate relation's remote unit
+    _, _, run = fire("install", on.install(), { relations = { info } }, { metadata = sub })
+    assert.equal("ubuntu/2", run.env.JUJU_PRINCIPAL_UNIT)
   end)
 
   it("env = {VAR = value | false} adds or removes variables", function()

@@ -556,7 +556,10 @@ function M.prepare(state, e, opts)
     end
   end
   if misshapen then error("inconsistent state: " .. table.concat(problems, "; "), 0) end
-  local s = copy(state)
+  -- one deep copy, the run's own; files are strings, shared (the file
+  -- tree copies the map, and never changes it)
+  local s = {}
+  for k, v in pairs(state) do s[k] = k == "files" and v or copy(v) end
   local ev = copy(e)
   setmetatable(ev, getmetatable(e))
   local meta = opts.meta

@@ -337,6 +337,15 @@ M.SERIES = {
   ["centos@7"] = "centos7", ["centos@9"] = "centos9",
 }
 
+--- A subordinate's principal: the remote unit of its subordinate
+-- relation, or "" (Juju exports it empty for a principal).
+local function principal_of(state)
+  for _, r in ipairs(state.relations or {}) do
+    if r.kind == "subordinate" and r.remote_units and r.remote_units[1] then return r.remote_units[1] end
+  end
+  return ""
+end
+
 --- The environment Juju would give an event, and what the simulator
 -- needs to know of it.
 -- @tparam table e an event (@{from})
@@ -359,7 +368,7 @@ function M.environment(e, state, opts)
     JUJU_MODEL_UUID = model.uuid, JUJU_MODEL_NAME = model.name,
     JUJU_API_ADDRESSES = "192.0.2.1:17070",
     JUJU_VERSION = opts.juju_version,
-    JUJU_PRINCIPAL_UNIT = opts.principal_unit or "",
+    JUJU_PRINCIPAL_UNIT = opts.principal_unit or principal_of(state),
     JUJU_CHARM_HTTP_PROXY = "", JUJU_CHARM_HTTPS_PROXY = "", JUJU_CHARM_FTP_PROXY = "", JUJU_CHARM_NO_PROXY = "",
     LANG = "C.UTF-8", DEBIAN_FRONTEND = "noninteractive", APT_LISTCHANGES_FRONTEND = "none",
     TERM = "tmux-256color",

@@ -35,8 +35,10 @@
 --   @{peer_relation} and @{subordinate_relation} fill in defaults)
 -- * `secrets`: a list of `{id=, owner = "app"|"unit"|nil, label=,
 --   content = {...} | revisions = {[1] = {...}, ...}, tracked=, description=,
---   expire=, rotate=, grants = {[relation id] = app or unit}}`; no owner
---   means another application's secret shared with this one (@{secret})
+--   expire=, rotate=, grants = {["<relation id>"] = app or unit}}` (@{secret});
+--   no owner: another application's secret, which this one may read when
+--   `granted` (`true`, or this app's or unit's name) or when a grant names
+--   it; `owner_unit`: the unit owning a unit-owned secret (default this one)
 -- * `stored`: the charm's stored state (`e.state`), key -> value
 -- * `deferred`: deferred events, oldest first (@{deferred})
 -- * `opened_ports`: `{ {protocol = "tcp", port = 80, to_port=, endpoints=}, ... }`
@@ -404,7 +406,7 @@ local function run(self, event, state)
     out.files, out.dirs = tree:files(), tree:dirs()
     if #out.dirs == 0 then out.dirs = nil end
   else
-    out.files, out.dirs = files, dirs
+    out.files, out.dirs = copy(files), dirs
   end
   out.processes = processes
   local record = {

@@ -209,10 +209,12 @@ function Tree:dirs()
       d = parent(d)
     end
   end
+  -- a directory's parents are implied by it
   for d in pairs(self.dirset) do
-    local prefix = d .. "/"
-    for other in pairs(self.dirset) do
-      if other:sub(1, #prefix) == prefix then implied[d] = true break end
+    local up = parent(d)
+    while up ~= "/" and not implied[up] do
+      implied[up] = true
+      up = parent(up)
     end
   end
   local out = {}
