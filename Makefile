@@ -19,7 +19,8 @@
 #
 # WERROR=1 turns warnings into errors (CI sets it). Tools and library paths
 # are variables: CC, LUA, BUSTED, LUACHECK, LDOC, GO, FUZZ_CC, LUA_INC,
-# LUA_LIB, CJSON_LIB, LYAML_LIB, YAML_LIB, LYAML_DIR, B (the build directory).
+# LUA_LIB, CJSON_LIB, LYAML_LIB, YAML_LIB, LYAML_DIR, ZLIB_LIB, JUJU_SO_ZLIB,
+# B (the build directory).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -46,6 +47,14 @@ CJSON_LIB ?= $(shell $(CC) -print-file-name=liblua5.4-cjson.a)
 LYAML_LIB ?= $(shell $(CC) -print-file-name=liblua5.4-yaml.a)
 YAML_LIB  ?= $(shell $(CC) -print-file-name=libyaml.a)
 LYAML_DIR ?= /usr/share/lua/5.4/lyaml
+# zlib (inflate and CRC-32 for src/unzip.c), static in every build.
+ZLIB_LIB  ?= $(shell $(CC) -print-file-name=libz.a)
+# juju.so takes zlib from libz.a too: Debian builds it position independent
+# (its only absolute relocations are R_X86_64_64 in data, which a shared
+# object may hold), and its symbols stay inside juju.so, so a Lua module
+# with another zlib in the same interpreter is not disturbed. Where libz.a
+# is not PIC: make JUJU_SO_ZLIB=-lz.
+JUJU_SO_ZLIB ?= $(ZLIB_LIB) -Wl,--exclude-libs,libz.a
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ifeq ($(WERROR),1)
@@ -59,10 +68,10 @@ B := build
 A := $(B)/asan
 
 BUILD_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 lua-cjson-dev \
-              lua-yaml lua-yaml-dev libyaml-dev
+              lua-yaml lua-yaml-dev libyaml-dev zlib1g-dev
 PACK_PKGS  := lua-yaml lua-filesystem
 TEST_PKGS  := $(BUILD_PKGS) $(PACK_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-markdown \
-              golang-go clang libclang-rt-14-dev valgrind
+              golang-go clang libclang-rt-14-dev valgrind zip
 
 .PHONY: all deps deps-test deps-demo run-demo need-build-deps test check demo check-c check-go check-lua check-template \
         check-unit check-integration check-asan check-valgrind bench fuzz install \
@@ -87,6 +96,7 @@ need-build-deps:
 	@test -f "$(YAML_LIB)" || { echo "libyaml.a not found: run 'make deps'"; exit 1; }
 	@for m in $(LYAML_MODULES); do test -f "$(LYAML_DIR)/$$m.lua" || \
 	  { echo "$(LYAML_DIR)/$$m.lua not found: run 'make deps' (or set LYAML_DIR)"; exit 1; }; done
+	@test -f "$(ZLIB_LIB)" || { echo "libz.a not found: run 'make deps'"; exit 1; }
 
 # ---------------------------------------------------------------- sources
 # C that talks to Lua; everything else in src/ is pure C (no lua.h) with its
@@ -139,7 +149,7 @@ $(B)/embedded_lua.c: tools/embed.lua $(B)/embedded.list $(LUA_MODULE_SRC) $(LUA_
 	  $(LUA_MODULE_SRC) -- $(LUA_DIR) $(LUA_LIB_SRC) --package lyaml $(LYAML_DIR) $(LYAML_SRC)
 
 # ---------------------------------------------------------------- binaries
-STATIC_LIBS := $(LYAML_LIB) $(YAML_LIB) $(CJSON_LIB) $(LUA_LIB) -lm
+STATIC_LIBS := $(LYAML_LIB) $(YAML_LIB) $(CJSON_LIB) $(LUA_LIB) $(ZLIB_LIB) -lm
 
 # Static glibc warns that dlopen/getpw* would need the shared libc at run
 # time; Lua's loadlib uses dlopen (unused here: cpath is empty), we never
@@ -150,7 +160,7 @@ $(B)/dispatch: $(HOST_O) $(MODULE_O) $(PURE_O)
 	@grep -v -e 'dlopen' -e 'getpwnam' -e 'getpwuid' -e 'in function' $(B)/link.log || true
 
 $(B)/juju.so: $(PIC_O)
-	$(CC) $(CFLAGS) -shared -o $@ $^
+	$(CC) $(CFLAGS) -shared -o $@ $^ $(JUJU_SO_ZLIB)
 
 # valgrind cannot see malloc in a static binary: the same objects, dynamic.
 $(B)/dispatch-dyn: $(HOST_O) $(MODULE_O) $(PURE_O)
@@ -180,14 +190,14 @@ C_TESTS   := $(patsubst tests/c/%.c,%,$(wildcard tests/c/test_*.c))
 CTEST_DEP := tests/c/ctest.h tests/c/testutil.h
 $(B)/ctest/%: tests/c/%.c $(CTEST_DEP) $(MODULE_O) $(PURE_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(MODULE_O) $(PURE_O) $(LUA_LIB) -lm -ldl
+	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(MODULE_O) $(PURE_O) $(LUA_LIB) $(ZLIB_LIB) -lm -ldl
 
 # Fuzz targets: tests/fuzz/fuzz_*.c. Each also builds without libFuzzer as a
 # replayer of its committed corpus and crash reproducers (part of make test).
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 $(B)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(MODULE_O) $(PURE_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(MODULE_O) $(PURE_O) $(LUA_LIB) -lm -ldl
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(MODULE_O) $(PURE_O) $(LUA_LIB) $(ZLIB_LIB) -lm -ldl
 
 check-c: $(addprefix $(B)/ctest/,$(C_TESTS)) $(addprefix $(B)/fuzz/replay_,$(FUZZERS)) $(TEST_TOOLS)
 	@set -e; for t in $(C_TESTS); do echo "== $$t"; B=$(CURDIR)/$(B) $(B)/ctest/$$t; done
@@ -243,10 +253,10 @@ ASAN_PIC_O := $(call obj,$(A)/pic,$(PURE_C) $(MODULE_C)) $(A)/pic/embedded_lua.o
 $(A)/dispatch: $(ASAN_O)
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(STATIC_LIBS) -ldl
 $(A)/juju.so: $(ASAN_PIC_O)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) -shared -o $@ $^
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -shared -o $@ $^ $(JUJU_SO_ZLIB)
 $(A)/ctest/%: tests/c/%.c $(CTEST_DEP) $(ASAN_LIB_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/c -o $@ $< $(ASAN_LIB_O) $(LUA_LIB) -lm -ldl
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/c -o $@ $< $(ASAN_LIB_O) $(LUA_LIB) $(ZLIB_LIB) -lm -ldl
 
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -263,9 +273,10 @@ check-asan: all $(A)/dispatch $(A)/juju.so $(addprefix $(A)/ctest/,$(C_TESTS)) $
 	  EXTRA_TEST_ENV=DISPATCH_ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 	@echo "make check-asan: all suites passed under ASan+UBSan"
 
-# The gob codec, the agent client and the JSON codec under valgrind too
-# (spawn and rfc3339 take minutes there; they run under ASan+UBSan).
-VALGRIND_CTESTS := test_gob test_agent test_json test_states
+# The gob codec, the agent client, the JSON codec and the zip extractor
+# under valgrind too (spawn and rfc3339 take minutes there; they run under
+# ASan+UBSan).
+VALGRIND_CTESTS := test_gob test_agent test_json test_states test_unzip
 check-valgrind: $(B)/dispatch-dyn $(TEST_TOOLS) $(addprefix $(B)/ctest/,$(VALGRIND_CTESTS))
 	$(TEST_ENV) tests/helpers/valgrind-check $(CURDIR)/$(B)/dispatch-dyn
 	@set -e; for t in $(VALGRIND_CTESTS); do echo "== valgrind $$t"; \
@@ -278,7 +289,7 @@ FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined 
 FUZZ_SRC = $(PURE_C) $(MODULE_C) $(B)/embedded_lua.c
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PURE_C) $(MODULE_C) $(B)/embedded_lua.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) $(LUA_LIB) -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) $(LUA_LIB) $(ZLIB_LIB) -lm
 fuzz: $(addprefix $(B)/fuzz/fuzz_,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
 	  mkdir -p $(B)/fuzz/corpus-$$f tests/fuzz/regressions/$$f; \
