@@ -27,6 +27,7 @@
 #include "lauxlib.h"
 #include "outcome.h"
 #include "spawn_capture.h"
+#include "unzip.h"
 
 /* Registry key: the state's juju.sys table. */
 static const char REG_SYS = 's';
@@ -36,7 +37,7 @@ static const char REG_SYS = 's';
 /*** Processes and files for the workload, as thin as the system calls.
 Programs run without a shell (argv, looked up on `PATH`), with the
 environment, stdin, working directory and time limit given; files are
-replaced atomically. The framework's @{juju.process} and @{juju.file} build
+replaced atomically; zip archives (packed charms) are extracted safely. The framework's @{juju.process} and @{juju.file} build
 on these; use them rather than this table.
 @module juju.sys
 */
@@ -269,6 +270,55 @@ static int l_write_file(lua_State *L)
     }
     char msg[PATH_MAX + 512];
     if (atomicfile_write(path, data, len, &ao, msg, sizeof msg) != 0) {
+        int err = errno;
+        lua_pushnil(L);
+        lua_pushstring(L, msg);
+        lua_pushinteger(L, err);
+        return 3;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/*** Extract a zip archive (a packed `.charm`) into an empty directory, as
+Juju unpacks a charm: parent directories made (0755), each file with the
+permission bits of its Unix mode (masked to 0777; 0644 without one; the
+umask plays no part), each directory likewise but at least 0700. Entries
+are stored or deflated, streamed (never held whole) and checked against
+their size and CRC-32. Symlinks are made only when their target is
+relative and stays inside the directory without passing through another
+symlink of the archive. Everything is opened relative to the directory,
+never following a symlink, so nothing outside it is written.
+
+Refused, with a message naming the entry and the reason: absolute names,
+`..`, empty or `.` components, NUL bytes or backslashes in names, two
+entries for one path, an entry under a file or a symlink, encrypted
+entries, methods other than stored and deflated, zip64 and multi-disk
+archives, headers that disagree, overlap or run past the data, devices,
+FIFOs and sockets, symlinks that would leave, a declared size above 1 GiB
+(one entry) or 4 GiB (all), data that inflates to more (or less) than it
+declares, a wrong CRC-32. On a refusal (or any failure) everything
+extracted so far is removed again: the directory is left empty.
+@tparam string zip_path the archive
+@tparam string dest_dir an existing, empty directory (from @{mkdtemp}, say)
+@treturn[1] boolean true
+@treturn[2] nil
+@treturn[2] string why, e.g. `cannot extract "../evil" from /tmp/x.charm:
+its name has a ".." component`, or `cannot extract /tmp/x.charm into
+/tmp/dir: it is not empty`
+@treturn[2] int the errno: `EINVAL` (22) for a refused archive,
+`ENOTEMPTY` for a destination that is not empty, else the system's
+@raise on bad arguments (not a string, a NUL byte)
+@usage local dir = assert(sys.mkdtemp("/tmp/unit."))
+assert(sys.unzip("/var/lib/juju/my-app.charm", dir))
+@function unzip
+*/
+static int l_unzip(lua_State *L)
+{
+    const char *zip = plain_string(L, 1, 1, "zip_path");
+    const char *dest = plain_string(L, 2, 2, "dest_dir");
+    char msg[2 * PATH_MAX + 1024];
+    if (unzip_extract(zip, dest, NULL, msg, sizeof msg) != 0) {
         int err = errno;
         lua_pushnil(L);
         lua_pushstring(L, msg);
@@ -535,6 +585,7 @@ void sys_push_module(lua_State *L)
         {"mkdtemp", l_mkdtemp},
         {"realpath", l_realpath},
         {"symlink", l_symlink},
+        {"unzip", l_unzip},
         {NULL, NULL},
     };
     luaL_newlib(L, funcs);

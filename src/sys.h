@@ -1,6 +1,6 @@
 /*
  * sys.h - the juju.sys table: run a program (spawn.c), replace a file
- * atomically (atomicfile.c), read the clock, sleep. Thin: the names and
+ * atomically (atomicfile.c), extract a zip (unzip.c), read the clock, sleep. Thin: the names and
  * conveniences charms use live in lua/juju/process.lua and lua/juju/file.lua.
  */
 #ifndef DISPATCH_SYS_H

@@ -250,7 +250,7 @@ describe("juju.sys #unit", function()
   it("is the same table from require and across loads", function()
     assert.equal(sys, require("juju.sys"))
     assert.same({ "environ", "listdir", "mkdir", "mkdtemp", "monotime", "realpath", "sleep", "spawn", "symlink",
-                  "write_file" }, keys(sys))
+                  "unzip", "write_file" }, keys(sys))
   end)
 
   it("mkdtemp, mkdir and listdir", function()
