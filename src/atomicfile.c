@@ -109,7 +109,7 @@ int atomicfile_write(const char *path, const void *data, size_t len,
     } else if (fchmod(fd, (mode_t)opts->mode) != 0) {
         err = errno;
         snprintf(step, sizeof step, "cannot set its mode to %04o", opts->mode);
-    } else if (fsync(fd) != 0) {
+    } else if (!opts->no_sync && fsync(fd) != 0) {
         err = errno;
         snprintf(step, sizeof step, "cannot sync the data");
     }
@@ -125,7 +125,7 @@ int atomicfile_write(const char *path, const void *data, size_t len,
         unlink(tmp);
         return fail(msg, msg_size, path, err, "%s", step);
     }
-    if (sync_dir(dir) != 0)
+    if (!opts->no_sync && sync_dir(dir) != 0)
         return fail(msg, msg_size, path, errno,
                     "it was replaced, but its directory %s could not be synced", dir);
     return 0;

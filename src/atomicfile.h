@@ -21,10 +21,12 @@ struct atomicfile_opts {
     unsigned mode; /* permission bits, 07777 at most (the umask plays no part) */
     long uid;      /* owner, or -1: the writer's */
     long gid;      /* group, or -1: the writer's */
+    int no_sync;   /* nonzero: neither the file nor the directory is synced
+                      (scratch files: still atomic for readers, not durable) */
 };
 
-/* Mode 0644, owner and group the writer's: what a NULL opts means. */
-#define ATOMICFILE_DEFAULTS {0644, -1, -1}
+/* Mode 0644, owner and group the writer's, synced: what a NULL opts means. */
+#define ATOMICFILE_DEFAULTS {0644, -1, -1, 0}
 
 /*
  * Write len bytes of data to path as above. Returns 0; or -1 with errno

@@ -245,7 +245,9 @@ A symlink at `path` is replaced, not followed.
 @tparam string path
 @tparam string data
 @tparam[opt] table opts `mode` (integer, default 0644, i.e. 420; the umask
-plays no part), `uid`, `gid` (numeric ids; default: the writer's)
+plays no part), `uid`, `gid` (numeric ids; default: the writer's), `sync`
+(default true; false skips both syncs, for scratch files that need no
+durability: still atomic for readers)
 @treturn[1] boolean true
 @treturn[2] nil
 @treturn[2] string what failed, naming the path and the errno text
@@ -262,8 +264,15 @@ static int l_write_file(lua_State *L)
     struct atomicfile_opts ao = ATOMICFILE_DEFAULTS;
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
-        static const char *const keys[] = {"mode", "uid", "gid", NULL};
+        static const char *const keys[] = {"mode", "uid", "gid", "sync", NULL};
         check_keys(L, 3, 3, keys);
+        if (lua_getfield(L, 3, "sync") != LUA_TNIL) {
+            if (!lua_isboolean(L, -1))
+                return luaL_argerror(L, 3, lua_pushfstring(L, "sync: a boolean expected, got %s",
+                                                           luaL_typename(L, -1)));
+            ao.no_sync = !lua_toboolean(L, -1);
+        }
+        lua_pop(L, 1);
         ao.mode = (unsigned)int_option(L, 3, "mode", 0, 07777, 0644);
         ao.uid = (long)int_option(L, 3, "uid", 0, (lua_Integer)UINT32_MAX - 1, -1);
         ao.gid = (long)int_option(L, 3, "gid", 0, (lua_Integer)UINT32_MAX - 1, -1);

@@ -217,8 +217,9 @@ function M.write(path, content, opts)
     local rooted = real ~= path
     local uid = wopts.owner ~= nil and resolve(wopts.owner, users.uid) or nil
     local gid = wopts.group ~= nil and resolve(wopts.group, users.gid) or nil
+    -- (nor is it synced: a simulated machine's files need no durability)
     ok, err = sys.write_file(real, content, { mode = wopts.mode, uid = not rooted and uid or nil,
-                                              gid = not rooted and gid or nil })
+                                              gid = not rooted and gid or nil, sync = not rooted })
   end
   if not ok then error(err, 2) end
 end

@@ -63,7 +63,7 @@ TEST(writes_content_with_exact_mode_whatever_the_umask)
     mode_t old_umask = umask(077);
     static const unsigned modes[] = {0644, 0600, 0640, 0755, 0444, 0750};
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-        struct atomicfile_opts o = {modes[i], -1, -1};
+        struct atomicfile_opts o = {.mode = modes[i], .uid = -1, .gid = -1};
         char msg[256] = "";
         char text[64];
         snprintf(text, sizeof text, "port = %zu\n", 8000 + i);
@@ -119,7 +119,7 @@ TEST(replaces_an_existing_file)
     FILE *reader = fopen(path, "re");
     CHECK(reader != NULL);
 
-    struct atomicfile_opts o = {0640, -1, -1};
+    struct atomicfile_opts o = {.mode = 0640, .uid = -1, .gid = -1};
     CHECK_EQ_INT(atomicfile_write(path, "new\n", 4, &o, NULL, 0), 0);
     CHECK(content_is(path, "new\n", 4));
     CHECK(stat(path, &after) == 0);
@@ -173,24 +173,24 @@ TEST(owner_and_group)
     pathf(path, "%s/owned", dir);
     struct stat st;
     /* our own ids work for anyone */
-    struct atomicfile_opts mine = {0600, (long)geteuid(), (long)getegid()};
+    struct atomicfile_opts mine = {.mode = 0600, .uid = (long)geteuid(), .gid = (long)getegid()};
     CHECK_EQ_INT(atomicfile_write(path, "x", 1, &mine, NULL, 0), 0);
     CHECK(stat(path, &st) == 0 && st.st_uid == geteuid() && st.st_gid == getegid());
     if (geteuid() == 0) {
         /* root gives files away; the mode survives the chown, set-ID bits too */
-        struct atomicfile_opts nobody = {04750, 65534, 65533};
+        struct atomicfile_opts nobody = {.mode = 04750, .uid = 65534, .gid = 65533};
         CHECK_EQ_INT(atomicfile_write(path, "y", 1, &nobody, NULL, 0), 0);
         CHECK(stat(path, &st) == 0);
         CHECK_EQ_INT(st.st_uid, 65534);
         CHECK_EQ_INT(st.st_gid, 65533);
         CHECK_EQ_INT(st.st_mode & 07777, 04750);
-        struct atomicfile_opts group_only = {0644, -1, 4242};
+        struct atomicfile_opts group_only = {.mode = 0644, .uid = -1, .gid = 4242};
         CHECK_EQ_INT(atomicfile_write(path, "z", 1, &group_only, NULL, 0), 0);
         CHECK(stat(path, &st) == 0 && st.st_uid == 0 && st.st_gid == 4242);
     } else {
         /* anyone else cannot: the path keeps its old file */
         char msg[512];
-        struct atomicfile_opts root = {0644, 0, 0};
+        struct atomicfile_opts root = {.mode = 0644, .uid = 0, .gid = 0};
         CHECK_EQ_INT(atomicfile_write(path, "y", 1, &root, msg, sizeof msg), -1);
         CHECK_EQ_INT(errno, EPERM);
         CHECK(strstr(msg, "cannot give it owner 0 and group 0") != NULL);
@@ -266,7 +266,7 @@ TEST(bad_paths_and_modes)
     CHECK_EQ_INT(errno, EISDIR);
     CHECK_EQ_INT(atomicfile_write("", "x", 1, NULL, msg, sizeof msg), -1);
     CHECK_EQ_INT(errno, EINVAL);
-    struct atomicfile_opts bad = {010000, -1, -1};
+    struct atomicfile_opts bad = {.mode = 010000, .uid = -1, .gid = -1};
     CHECK_EQ_INT(atomicfile_write("/tmp/never-written-by-dispatch", "x", 1, &bad, msg,
                                   sizeof msg), -1);
     CHECK_EQ_INT(errno, EINVAL);
@@ -321,6 +321,23 @@ TEST(no_fd_leaked_on_any_path)
     remove_tree(dir);
 }
 
+TEST(unsynced_scratch_files_are_still_replaced_whole)
+{
+    char dir[PATH_MAX], path[PATH_MAX], names[1024];
+    CHECK(make_tmpdir(dir, sizeof dir, "test_atomicfile") == 0);
+    pathf(path, "%s/session.json", dir);
+    struct atomicfile_opts o = {.mode = 0600, .uid = -1, .gid = -1, .no_sync = 1};
+    char msg[256] = "";
+    CHECK_EQ_INT(atomicfile_write(path, "{\"a\":1}", 7, &o, msg, sizeof msg), 0);
+    CHECK_EQ_INT(atomicfile_write(path, "{}", 2, &o, msg, sizeof msg), 0);
+    CHECK_EQ_STR(msg, "");
+    CHECK(content_is(path, "{}", 2));
+    CHECK_EQ_INT(mode_of(path), 0600);
+    list_dir(dir, names, sizeof names);
+    CHECK_EQ_STR(names, "session.json");
+    remove_tree(dir);
+}
+
 int main(void)
 {
     RUN(writes_content_with_exact_mode_whatever_the_umask);
@@ -334,5 +351,6 @@ int main(void)
     RUN(failure_while_writing_cleans_up);
     RUN(bad_paths_and_modes);
     RUN(no_fd_leaked_on_any_path);
+    RUN(unsynced_scratch_files_are_still_replaced_whole);
     return ctest_summary();
 }

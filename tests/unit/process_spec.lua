@@ -360,6 +360,11 @@ describe("juju.sys #unit", function()
       "bad argument #3 to 'write_file' (mode must be an integer from 0 to 4095)")
     assert.has_error(function() sys.write_file(dir .. "/f", "x", { owner = "root" }) end,
       "bad argument #3 to 'write_file' (unknown option 'owner')")
+    -- sync = false: scratch files, replaced whole all the same
+    assert.is_true(sys.write_file(dir .. "/f", "scratch", { sync = false }))
+    assert.equal("scratch", hookenv.read_file(dir .. "/f"))
+    assert.has_error(function() sys.write_file(dir .. "/f", "x", { sync = "no" }) end,
+      "bad argument #3 to 'write_file' (sync: a boolean expected, got string)")
     hookenv.rmtree(dir)
   end)
 end)

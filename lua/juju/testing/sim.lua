@@ -794,14 +794,22 @@ local XID = "0123456789abcdefghijklmnopqrstuv"
 --- A new secret URI: a 20-character xid in base32, deterministic per run.
 function Sim:new_secret_id()
   self.secret_seq = self.secret_seq + 1
-  local n = #(self.work.secrets or {}) * 1000 + self.secret_seq
-  local chars = {}
-  for i = 20, 1, -1 do
-    local d = n % 32
-    chars[i] = XID:sub(d + 1, d + 1)
-    n = n // 32
-  end
   local uuid = (self.work.model or {}).uuid or self.ctx.model_uuid or "00000000-0000-4000-8000-000000000000"
+  -- 100 bits from FNV-1a of the model, the unit and a count: the same
+  -- state gives the same ids, run after run
+  local seed = ("%s/%s/%d/%d"):format(uuid, self:unit() or "", #(self.work.secrets or {}), self.secret_seq)
+  local chars = {}
+  local h = -3750763034362895579   -- the FNV-1a 64-bit offset basis
+  for round = 1, 2 do
+    for i = 1, #seed do h = (h ~ seed:byte(i)) * 1099511628211 end
+    h = (h ~ round) * 1099511628211
+    local n = h
+    for _ = 1, 10 do
+      local d = n & 31
+      chars[#chars + 1] = XID:sub(d + 1, d + 1)
+      n = n >> 5
+    end
+  end
   return "secret://" .. uuid .. "/" .. table.concat(chars)
 end
 

@@ -90,8 +90,8 @@ local function read_file(path)
   return text
 end
 
-local function write_json(path, value)
-  local ok, err = sys.write_file(path, json.encode(value, { indent = 2 }) .. "\n", { mode = 420 })
+local function write_json(path, value, sync)
+  local ok, err = sys.write_file(path, json.encode(value, { indent = 2 }) .. "\n", { mode = 420, sync = sync })
   if not ok then error(err, 0) end
 end
 
@@ -143,7 +143,7 @@ local function fill_tree(root, files, dirs)
       error(("files: '%s' is not an absolute path"):format(tostring(path)), 0)
     end
     make_dirs(root .. (path:match("^(.*)/[^/]*$")))
-    local ok, err = sys.write_file(root .. path, content, { mode = 420 })
+    local ok, err = sys.write_file(root .. path, content, { mode = 420, sync = false })
     if not ok then error(err, 0) end
   end
 end
@@ -220,7 +220,7 @@ function M.command(argv)
   local stdin = io.stdin:read("a")
   local code, out, err = sim:run(full, stdin)
   session.sim = sim:save()
-  write_json(dir .. "/session.json", session)
+  write_json(dir .. "/session.json", session, false)
   io.stdout:write(out)
   io.stderr:write(err)
   return code
@@ -251,7 +251,7 @@ function M.workload(argv)
     code = answer.code or 0
     for path, content in pairs(answer.files or {}) do
       make_dirs(session.root .. (path:match("^(.*)/[^/]*$")))
-      sys.write_file(session.root .. path, content, { mode = 420 })
+      sys.write_file(session.root .. path, content, { mode = 420, sync = false })
     end
     io.stdout:write(answer.stdout or "")
     io.stderr:write(answer.stderr or "")
@@ -259,7 +259,7 @@ function M.workload(argv)
   call.code = code
   session.calls[#session.calls + 1] = call
   session.calls = json.array(session.calls)
-  write_json(dir .. "/session.json", session)
+  write_json(dir .. "/session.json", session, false)
   return code
 end
 
@@ -317,7 +317,7 @@ local function run_unpacked(root_dir, meta, opts)
     local sim = sim_mod.new(state, hook, { take = true })
     write_json(session .. "/session.json", {
       sim = sim:save(), processes = json.array(copy(processes or {})), calls = json.array(), root = root,
-    })
+    }, false)
 
     env.PATH = session .. "/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     env.DISPATCH_TRANSPORT = "exec"
@@ -616,7 +616,7 @@ function M.transcript(before, after, run)
   local extra = {}
   for _, k in ipairs { "JUJU_RELATION_ID", "JUJU_REMOTE_UNIT", "JUJU_DEPARTING_UNIT", "JUJU_SECRET_ID",
                        "JUJU_SECRET_LABEL", "JUJU_SECRET_REVISION", "JUJU_STORAGE_ID", "JUJU_WORKLOAD_NAME" } do
-    if run.env[k] then extra[#extra + 1] = k .. "=" .. run.env[k] end
+    if run.env[k] and run.env[k] ~= "" then extra[#extra + 1] = k .. "=" .. run.env[k] end
   end
   if ev.kind == "action" then
     extra[#extra + 1] = "params " .. json.encode(ev.params or {})
@@ -678,6 +678,14 @@ function M.transcript(before, after, run)
       for rev in pairs(sec.revisions) do latest = math.max(latest, rev) end
       add("   secret %s: revision %d", sec.id, latest)
     end
+    local granted = {}
+    for rel, who in pairs(sec.grants or {}) do
+      if not (old and old.grants and old.grants[rel] == who) then
+        granted[#granted + 1] = ("%s (relation %s)"):format(who, rel)
+      end
+    end
+    table.sort(granted)
+    if #granted > 0 then add("   secret %s granted to %s", sec.id, table.concat(granted, ", ")) end
   end
   if run.action then
     if next(run.action.results or {}) then add("   action results: %s", json.encode(run.action.results)) end
@@ -727,7 +735,7 @@ function M.main(args)
     if target == "-" then
       io.stdout:write(json.encode(to_json_state(out), { indent = 2 }), "\n")
     elseif target then
-      write_json(target, to_json_state(out))
+      write_json(target, to_json_state(out), true)
     end
     if o.json then
       local r = copy(run)
