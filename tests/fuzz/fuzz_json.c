@@ -38,10 +38,12 @@ static void fail(const char *what)
     abort();
 }
 
-/* Encode the value on top (replacing it by the text). Raises if it cannot. */
-static void encode_top(lua_State *L, int spaced)
+/* Encode the value on top (replacing it by the text): compact (0), spaced
+ * (1) or indented two spaces a level (2). Raises if it cannot. */
+static void encode_top(lua_State *L, int style)
 {
-    struct json_encode_opts o = {spaced, NUL, ARR, OBJ};
+    struct json_encode_opts o = {.spaced = style == 1, .indent = style == 2 ? 2 : 0,
+                                 .null_idx = NUL, .array_mt_idx = ARR, .object_mt_idx = OBJ};
     json_encode(L, -1, &o);
     lua_remove(L, -2);
 }
@@ -91,6 +93,19 @@ static int check(lua_State *L)
     encode_top(L, 0);
     if (!lua_rawequal(L, -1, -3))   /* strings: equal contents */
         fail("the spaced text is another value");
+    lua_pop(L, 2);
+
+    /* and so is the indented text */
+    if (!json_decode(L, text1, len1, &marked))
+        fail("the encoder's text does not decode");
+    encode_top(L, 2);
+    size_t len4;
+    const char *text4 = lua_tolstring(L, -1, &len4);
+    if (!json_decode(L, text4, len4, &marked))
+        fail("the indented text does not decode");
+    encode_top(L, 0);
+    if (!lua_rawequal(L, -1, -3))
+        fail("the indented text is another value");
     return 0;
 }
 
