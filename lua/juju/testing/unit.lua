@@ -267,6 +267,20 @@ end
 
 local function fail_usage(msg) error({ usage = msg }, 0) end
 
+--- Where scratch directories go: TMPDIR when set, else /dev/shm (memory:
+-- making and removing the session's few hundred entries costs nothing
+-- there) when it is a directory we can write, else /tmp.
+local function scratch_base()
+  local t = os.getenv("TMPDIR")
+  if t and t ~= "" then return (t:gsub("/+$", "")) end
+  local probe = sys.mkdtemp("/dev/shm/dispatch-probe.")
+  if probe then
+    os.remove(probe)
+    return "/dev/shm"
+  end
+  return "/tmp"
+end
+
 local function charm_root(path)
   local real, err = sys.realpath(path)
   if not real then fail_usage("no charm at " .. path .. ": " .. err:gsub("^realpath [^:]*: ", "")) end
@@ -274,7 +288,7 @@ local function charm_root(path)
   if entries then return real, nil end
   -- a file: a packed charm
   if not sys.unzip then fail_usage("this dispatch cannot unpack " .. path) end
-  local dir = assert(sys.mkdtemp((os.getenv("TMPDIR") or "/tmp"):gsub("/+$", "") .. "/dispatch-charm."))
+  local dir = assert(sys.mkdtemp(scratch_base() .. "/dispatch-charm."))
   local ok, uerr = sys.unzip(real, dir)
   if not ok then
     remove_tree(dir)
@@ -298,7 +312,7 @@ local function run_unpacked(root_dir, meta, opts)
     for name in pairs(meta.endpoints) do hook.bindings[name] = true end
     for name in pairs(meta.extra_bindings) do hook.bindings[name] = true end
 
-    session = assert(sys.mkdtemp((os.getenv("TMPDIR") or "/tmp"):gsub("/+$", "") .. "/dispatch-sim."))
+    session = assert(sys.mkdtemp(scratch_base() .. "/dispatch-sim."))
     local self_exe = opts.self or assert(sys.realpath("/proc/self/exe"))
     assert(sys.mkdir(session .. "/bin", 493))
     for _, name in ipairs(sim_mod.commands()) do
