@@ -50,6 +50,7 @@
 #include "outcome.h"
 #include "rfc3339.h"
 #include "sys.h"
+#include "trace.h"
 #include "transport.h"
 
 #ifndef DISPATCH_VERSION
@@ -65,6 +66,7 @@ static const char REG_MARSHAL = 'm';   /* src/marshal.lua's table, once loaded *
 static const char REG_ERROR = 'e';     /* juju.Error */
 static const char REG_JSON = 'j';      /* juju.json */
 static const char REG_TRANSPORT = 't'; /* the state's transport (userdata) */
+static const char REG_TRACE = 'T';     /* the state's struct trace (userdata) */
 
 #define GUARD_MT "juju.CallGuard"
 #define TRANSPORT_MT "juju.Transport"
@@ -822,6 +824,18 @@ static void push_ending(lua_State *L, enum outcome_kind kind, int code)
     }
 }
 
+/* The state's trace, decided on first use (DISPATCH_TRACE, or the file
+ * .dispatch-trace in JUJU_CHARM_DIR). */
+static struct trace *state_trace(lua_State *L)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_TRACE);
+    struct trace *tr = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (tr->started == 0)
+        trace_init(tr, getenv("DISPATCH_TRACE"), getenv("JUJU_CHARM_DIR"));
+    return tr;
+}
+
 static transport *state_transport(lua_State *L)
 {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_TRANSPORT);
@@ -849,8 +863,11 @@ static void run_transport(lua_State *L, struct call *k)
 
     outcome *o = &k->guard->o;
     const char *note = NULL;
+    struct trace *tr = state_trace(L);
+    double t0 = tr->on ? trace_now() : 0;
     /* No Lua calls between here and the pushes below. */
     transport_run(t, argv, stdin_data, stdin_len, o, &note);
+    trace_command(tr, stderr, argv, o, tr->on ? trace_now() - t0 : 0);
     lua_pop(L, 1);  /* argv vector */
 
     if (note != NULL) {
@@ -1116,6 +1133,25 @@ static int l_set_runner(lua_State *L)
     return 0;
 }
 
+static int l_trace(lua_State *L)
+{
+    struct trace *tr = state_trace(L);
+    if (!tr->on) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, (lua_Integer)tr->commands);
+    lua_setfield(L, -2, "commands");
+    lua_pushnumber(L, tr->command_seconds);
+    lua_setfield(L, -2, "command_seconds");
+    lua_pushnumber(L, trace_now() - tr->started);
+    lua_setfield(L, -2, "seconds");
+    lua_pushboolean(L, tr->to_log);
+    lua_setfield(L, -2, "log");
+    return 1;
+}
+
 static int l_transport(lua_State *L)
 {
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_RUNNER) == LUA_TFUNCTION)
@@ -1255,6 +1291,9 @@ static void open_state(lua_State *L)
 
     new_transport(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_TRANSPORT);
+    struct trace *tr = lua_newuserdatauv(L, sizeof *tr, 0);
+    memset(tr, 0, sizeof *tr);  /* started == 0: decided on first use */
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_TRACE);
 
     /* juju.Error: the metatable of hook command errors. */
     lua_createtable(L, 0, 3);
@@ -1330,6 +1369,7 @@ int luaopen_juju(lua_State *L)
         {"parse_rfc3339", l_parse_rfc3339},
         {"set_runner", l_set_runner},
         {"transport", l_transport},
+        {"trace", l_trace},
         {"getenv", l_getenv},
         {"set_env", l_set_env},
         {NULL, NULL},

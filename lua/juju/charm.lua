@@ -277,7 +277,8 @@ end
 
 local function replay(c, hook, getenv)
   local queue = hook.store.deferred()
-  if #queue == 0 then return {} end
+  if #queue == 0 then return {}, 0 end
+  local replayed = 0
   local keep = {}
   for _, entry in ipairs(queue) do
     local overlay = function(name)
@@ -293,11 +294,12 @@ local function replay(c, hook, getenv)
         log.debug("dropping deferred %s: %s", spec.name, why)
       else
         local e = new_event(hook, spec, true)
+        replayed = replayed + 1
         if run_handlers(c, e, c._on[spec.name], false) then add_entry(keep, entry) end
       end
     end
   end
-  return keep
+  return keep, replayed
 end
 
 local function flush(hook)
@@ -320,11 +322,14 @@ local function new_hook(spec, getenv)
   return hook
 end
 
+--- Run one event; what ran, for a trace: `replayed`, `handlers`,
+-- `reconcile`, `collect` (counts).
 local function run(c, spec, getenv)
   local hook = new_hook(spec, getenv)
   local handlers = spec.kind == "action" and { c._actions[spec.action] } or c._on[spec.name]
   -- collect-metrics runs in a restricted context: no replay (and it cannot defer)
-  local queue = spec.kind ~= "collect-metrics" and replay(c, hook, getenv) or {}
+  local queue, replayed = {}, 0
+  if spec.kind ~= "collect-metrics" then queue, replayed = replay(c, hook, getenv) end
 
   local e = new_event(hook, spec, false)
   if run_handlers(c, e, handlers, spec.kind ~= "action") then
@@ -342,6 +347,45 @@ local function run(c, spec, getenv)
   for _, fn in ipairs(c._collect) do fn(hook.status) end
   flush(hook)
   hook.status:_commit()
+  return { replayed = replayed, handlers = handlers and #handlers or 0,
+           reconcile = spec.kind ~= "action" and #c._reconcile or 0, collect = #c._collect }
+end
+
+--- The trace's summary line (juju.trace() is on): the event, what ran,
+-- the hook commands and the time; to stderr, and to juju-log at DEBUG
+-- when the trace says so.
+local function trace_summary(trace, spec, ran, failed)
+  local parts = {}
+  local function count(n, what)
+    if n and n > 0 then parts[#parts + 1] = ("%d %s"):format(n, what .. (n == 1 and "" or "s")) end
+  end
+  if ran then
+    count(ran.replayed, "deferred event")
+    count(ran.handlers, "handler")
+    count(ran.reconcile, "reconcile function")
+    count(ran.collect, "collect-status function")
+  end
+  local now = juju.trace() or trace
+  local line = ("%s %s: %s; %d hook command%s in %.2f ms; %.2f ms in all"):format(
+    spec.kind == "action" and "action" or "hook", spec.name,
+    #parts > 0 and table.concat(parts, ", ") or (failed and "failed" or "no handler"),
+    now.commands, now.commands == 1 and "" or "s", now.command_seconds * 1000, now.seconds * 1000)
+  io.stderr:write("dispatch[trace] ", line, "\n")
+  if now.log then pcall(juju.juju_log, line, { level = "DEBUG" }) end
+end
+
+--- run, and the trace's summary when tracing.
+local function run_traced(c, spec, getenv)
+  local trace = juju.trace()
+  if not trace then return run(c, spec, getenv) end
+  local ok, ran = xpcall(run, function(why)
+    local text = tostring(why)
+    if text:find("\nstack traceback:\n", 1, true) then return text end
+    return debug.traceback(text, 2)
+  end, c, spec, getenv)
+  trace_summary(trace, spec, ok and ran or nil, not ok)
+  if not ok then error(ran, 0) end
+  return ran
 end
 
 --- Run the charm for the event Juju sent. This is what `dispatch` calls
@@ -373,7 +417,7 @@ function M.main(c, dispatch_path)
     end
     -- Fail the action where the error happens (its message is what the
     -- person running it sees), keep the traceback for the unit's log.
-    local ok, err = xpcall(run, function(why)
+    local ok, err = xpcall(run_traced, function(why)
       local text = tostring(why)
       pcall(juju.action_fail, (text:match("^[^\n]*")))
       return debug.traceback(text, 2)
@@ -381,8 +425,12 @@ function M.main(c, dispatch_path)
     if not ok then error(err, 0) end
     return
   end
-  if not c._on[spec.name] and #c._reconcile == 0 then return end
-  run(c, spec, getenv)
+  if not c._on[spec.name] and #c._reconcile == 0 then
+    local trace = juju.trace()
+    if trace then trace_summary(trace, spec, nil, false) end
+    return
+  end
+  run_traced(c, spec, getenv)
 end
 
 --- Method form of @{main}.

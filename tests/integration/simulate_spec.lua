@@ -192,6 +192,14 @@ describe_once("dispatch --simulate #integration", function()
     assert.matches("cannot read the state", r.stderr, 1, true)
   end)
 
+  it("--trace: the hook's trace under the transcript", function()
+    local r = sim { TEMPLATE, "install", "--trace" }
+    assert.equal(0, r.code, r.stderr)
+    assert.matches("\n     | dispatch%[trace%] state%-get %-%-format=json: exit 0, ", r.stdout)
+    assert.matches("\n     | dispatch%[trace%] hook install: 1 handler, 1 reconcile function, 1 collect%-status "
+      .. "function; 9 hook commands in ", r.stdout)
+  end)
+
   it("--help prints the usage", function()
     local r = sim({ "--help" }, { no_state = true })
     assert.equal(0, r.code)

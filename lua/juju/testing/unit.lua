@@ -74,6 +74,8 @@ The unit:
   --juju-version V    default 3.6.0
   --timeout SECONDS   for the hook (default 300)
 Output:
+  --trace             trace the hook (DISPATCH_TRACE=1 in its environment: each
+                      hook command's cost on its stderr, shown after it)
   --json              print the run as JSON instead of the transcript
   --quiet             print nothing (the exit status and the state say)
 
@@ -339,6 +341,7 @@ local function run_unpacked(root_dir, meta, opts)
     env.DISPATCH_FILE_ROOT = root
     env.DISPATCH_PROCESS_WRAPPER = session .. "/bin/dispatch-workload"
     env.TMPDIR = os.getenv("TMPDIR")
+    if opts.trace then env.DISPATCH_TRACE = "1" end
     local dispatch = root_dir .. "/dispatch"
     if not sys.listdir(root_dir) or not io.open(dispatch, "rb") then dispatch = self_exe end
     local t0 = sys.monotime()
@@ -432,6 +435,7 @@ local LIST_FLAGS = { ["--config"] = "config", ["--relate"] = "relate", ["--remot
 local BOOL_FLAGS = {
   ["--json"] = "json", ["--quiet"] = "quiet", ["--leader"] = "leader", ["--no-leader"] = "no_leader",
   ["--no-remote-unit"] = "no_remote_unit", ["--string-args"] = "string_args", ["--help"] = "help",
+  ["--trace"] = "trace",
   ["-h"] = "help",
 }
 
@@ -714,8 +718,8 @@ function M.transcript(before, after, run)
   if after.workload_version ~= before.workload_version then add("   workload version: %s", after.workload_version) end
   add("   status: unit %s%s", status_text(after.unit_status),
     after.app_status and ("; app " .. status_text(after.app_status)) or "")
-  if run.error then
-    add("   error: %s", run.error)
+  if run.error or (run.env.DISPATCH_TRACE and run.stderr ~= "") then
+    if run.error then add("   error: %s", run.error) end
     for line in (run.stderr or ""):gmatch("[^\n]+") do add("     | %s", line) end
   end
   return table.concat(lines, "\n") .. "\n"
@@ -741,7 +745,7 @@ function M.main(args)
       local e = event_from_args(o, meta, state)
       before = copy(state)
       return run_unpacked(root_dir, meta, { event = e, state = state, unit = o.unit,
-                                            juju_version = o.juju_version, timeout = timeout })
+                                            juju_version = o.juju_version, timeout = timeout, trace = o.trace })
     end)
     if unpacked then remove_tree(unpacked) end
     if not okr then error(out, 0) end
