@@ -276,7 +276,7 @@ check-asan: all $(A)/dispatch $(A)/juju.so $(addprefix $(A)/ctest/,$(C_TESTS)) $
 # The gob codec, the agent client, the JSON codec and the zip extractor
 # under valgrind too (spawn and rfc3339 take minutes there; they run under
 # ASan+UBSan).
-VALGRIND_CTESTS := test_gob test_agent test_json test_states test_unzip
+VALGRIND_CTESTS := test_gob test_agent test_json test_states test_unzip test_trace test_lineedit
 check-valgrind: $(B)/dispatch-dyn $(TEST_TOOLS) $(addprefix $(B)/ctest/,$(VALGRIND_CTESTS))
 	$(TEST_ENV) tests/helpers/valgrind-check $(CURDIR)/$(B)/dispatch-dyn
 	@set -e; for t in $(VALGRIND_CTESTS); do echo "== valgrind $$t"; \

@@ -8,6 +8,7 @@
  *   dispatch                  a hook run: ROOT/src/charm.lua for the event
  *   dispatch FILE.lua [ARGS]  run a Lua file with juju and cjson loaded
  *   dispatch -e CODE          run a chunk (may repeat, may precede FILE)
+ *   dispatch -i               an interactive prompt, in the hook's context
  *   dispatch --simulate ...   run a charm for one event on a simulated unit
  *   dispatch --version | --help
  *
@@ -50,7 +51,7 @@ static const char *progname = "dispatch";
 
 static const char usage_text[] =
     "usage: %s                          run the charm for the hook in JUJU_DISPATCH_PATH\n"
-    "       %s [-e CODE]... [FILE.lua [ARGS...]]\n"
+    "       %s [-e CODE]... [-i] [FILE.lua [ARGS...]]\n"
     "       %s --simulate [OPTIONS] CHARM EVENT [KEY=VALUE...]   (--simulate --help)\n"
     "       %s --version | --help\n"
     "\n"
@@ -59,6 +60,8 @@ static const char usage_text[] =
     "event named by JUJU_DISPATCH_PATH (or argv[0], for hooks/<name> links).\n"
     "Otherwise it is a Lua 5.4 interpreter with juju, cjson, lyaml and the framework:\n"
     "  -e CODE     run CODE (may repeat; before FILE)\n"
+    "  -i          then an interactive prompt (expressions print their values;\n"
+    "              in a hook's context: model, config, state, charm, flush())\n"
     "  FILE.lua    run the file with ARGS as arg[1..] and ...; '-' reads stdin\n"
     "  --          stop handling options\n";
 
@@ -277,6 +280,25 @@ static void create_arg_table(lua_State *L, char **argv, int argc, int script)
     lua_setglobal(L, "arg");
 }
 
+/* The prompt (lua/juju/repl.lua), with a banner naming the unit and hook. */
+static int run_repl(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "juju.repl");
+    int status = docall(L, 1, 1);
+    if (status == LUA_OK) {
+        lua_getfield(L, -1, "main");
+        lua_createtable(L, 0, 1);
+        const char *unit = getenv("JUJU_UNIT_NAME");
+        const char *hook = getenv("JUJU_DISPATCH_PATH");
+        lua_pushfstring(L, "dispatch %s (%s)%s%s%s%s", DISPATCH_VERSION, LUA_RELEASE,
+                        unit ? ", unit " : "", unit ? unit : "", hook ? ", in " : "", hook ? hook : "");
+        lua_setfield(L, -2, "banner");
+        status = docall(L, 1, 0);
+    }
+    return report(L, status) == LUA_OK;
+}
+
 static int run_interpreter(lua_State *L, char **argv, int argc)
 {
     char cwd[PATH_MAX];
@@ -308,9 +330,11 @@ static int run_interpreter(lua_State *L, char **argv, int argc)
         script = argc;
     create_arg_table(L, argv, argc, script);
 
-    int i = 1;
+    int i = 1, interactive = 0;
     for (; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        if (strcmp(argv[i], "-i") == 0) {
+            interactive = 1;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf(usage_text, progname, progname, progname, progname);
             fflush(stdout);
         } else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
@@ -338,20 +362,21 @@ static int run_interpreter(lua_State *L, char **argv, int argc)
             break;
         }
     }
-    if (i >= argc)
-        return 1;
-
-    /* FILE.lua (or "-" for stdin) with the rest as arguments */
-    const char *fname = strcmp(argv[i], "-") == 0 ? NULL : argv[i];
-    int status = luaL_loadfile(L, fname);
-    if (status == LUA_OK) {
-        int n = argc - i - 1;
-        luaL_checkstack(L, n + 3, "too many arguments to script");
-        for (int j = i + 1; j < argc; j++)
-            lua_pushstring(L, argv[j]);
-        status = docall(L, n, 0);
+    if (i < argc) {
+        /* FILE.lua (or "-" for stdin) with the rest as arguments */
+        const char *fname = strcmp(argv[i], "-") == 0 ? NULL : argv[i];
+        int status = luaL_loadfile(L, fname);
+        if (status == LUA_OK) {
+            int n = argc - i - 1;
+            luaL_checkstack(L, n + 3, "too many arguments to script");
+            for (int j = i + 1; j < argc; j++)
+                lua_pushstring(L, argv[j]);
+            status = docall(L, n, 0);
+        }
+        if (report(L, status) != LUA_OK)
+            return 0;
     }
-    return report(L, status) == LUA_OK;
+    return interactive ? run_repl(L) : 1;
 }
 
 /* The simulated unit's parts, in Lua: juju.testing.unit's fn called with

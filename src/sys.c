@@ -24,6 +24,7 @@
 
 #include "atomicfile.h"
 #include "embedded.h"
+#include "lineedit.h"
 #include "lauxlib.h"
 #include "outcome.h"
 #include "spawn_capture.h"
@@ -569,6 +570,88 @@ static int l_environ(lua_State *L)
     return 1;
 }
 
+/* ------------------------------------------------------------ readline */
+
+#define LINEEDIT_MT "juju.sys.LineEditor"
+static const char REG_LINEEDIT = 'l';
+
+static int lineedit_gc(lua_State *L)
+{
+    lineedit **le = luaL_checkudata(L, 1, LINEEDIT_MT);
+    lineedit_free(*le);
+    *le = NULL;
+    return 0;
+}
+
+/* The state's editor of stdin and stdout, made on first use. */
+static lineedit *state_lineedit(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_LINEEDIT) == LUA_TUSERDATA) {
+        lineedit **le = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        return *le;
+    }
+    lua_pop(L, 1);
+    lineedit **le = lua_newuserdatauv(L, sizeof *le, 0);
+    *le = NULL;
+    if (luaL_newmetatable(L, LINEEDIT_MT)) {
+        lua_pushcfunction(L, lineedit_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    *le = lineedit_new(STDIN_FILENO, STDOUT_FILENO, 500);
+    if (*le == NULL)
+        luaL_error(L, "not enough memory for the line editor");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &REG_LINEEDIT);
+    return *le;
+}
+
+/*** Read a line from a person: with editing and history when stdin and
+stdout are a terminal (arrows, Home/End, Ctrl-A/E/K/U/W, Up/Down...), a
+plain line otherwise (then no prompt is shown).
+@tparam[opt] string prompt
+@treturn[1] string the line, without its newline
+@treturn[2] nil at the end of input (Ctrl-D)
+@treturn[3] boolean false when the person pressed Ctrl-C
+@usage local line = sys.readline("> ")
+@function readline
+*/
+static int l_readline(lua_State *L)
+{
+    const char *prompt = luaL_optstring(L, 1, "");
+    lineedit *le = state_lineedit(L);
+    char *line = NULL;
+    enum lineedit_result r = lineedit_read(le, prompt, &line);
+    switch (r) {
+    case LINEEDIT_LINE:
+        lua_pushstring(L, line);
+        free(line);
+        return 1;
+    case LINEEDIT_INTERRUPTED:
+        lua_pushboolean(L, 0);
+        return 1;
+    case LINEEDIT_EOF:
+        lua_pushnil(L);
+        return 1;
+    case LINEEDIT_ERROR:
+        break;
+    }
+    int e = errno;
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot read a line: %s", strerror(e));
+    return 2;
+}
+
+/*** Keep a line for Up/Down in @{readline} (empty lines and repeats are not kept).
+@tparam string line
+@function add_history
+*/
+static int l_add_history(lua_State *L)
+{
+    lineedit_add_history(state_lineedit(L), luaL_checkstring(L, 1));
+    return 0;
+}
+
 /* ------------------------------------------------------------ the table */
 
 void sys_push_module(lua_State *L)
@@ -595,6 +678,8 @@ void sys_push_module(lua_State *L)
         {"realpath", l_realpath},
         {"symlink", l_symlink},
         {"unzip", l_unzip},
+        {"readline", l_readline},
+        {"add_history", l_add_history},
         {NULL, NULL},
     };
     luaL_newlib(L, funcs);

@@ -433,6 +433,36 @@ function M.main(c, dispatch_path)
   run_traced(c, spec, getenv)
 end
 
+--- The model, stored state and status of the unit this process runs
+-- for, without an event: for `dispatch -i` (in `juju debug-hooks` or
+-- `juju ssh`) and for scripts run with `juju exec`. Nothing is asked of
+-- Juju until it is read; writes are buffered as in a hook, until
+-- `ctx:flush()`.
+-- @treturn table `model`, `state` (stored state), `status`, `config`
+-- (read on first use), and `flush()` (relation data, ports and stored state
+-- written, the collected status set)
+-- @usage
+-- local ctx = charm.context()
+-- print(ctx.model:is_leader(), ctx.config.port)
+-- ctx.model:relation("db").unit_data.ready = "true"
+-- ctx.flush()
+function M.context()
+  local getenv = juju.getenv
+  local hook = new_hook({ name = "context", kind = "context" }, getenv)
+  local ctx = { model = hook.model, state = hook.store.proxy, status = hook.status }
+  function ctx.flush()
+    flush(hook)
+    hook.status:_commit()
+  end
+  return setmetatable(ctx, { __index = function(t, k)
+    if k == "config" then
+      local config = hook.model.config
+      rawset(t, "config", config)
+      return config
+    end
+  end })
+end
+
 --- Method form of @{main}.
 -- @tparam[opt] string dispatch_path
 function Charm:dispatch(dispatch_path)

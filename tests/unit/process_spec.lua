@@ -249,8 +249,8 @@ end)
 describe("juju.sys #unit", function()
   it("is the same table from require and across loads", function()
     assert.equal(sys, require("juju.sys"))
-    assert.same({ "environ", "listdir", "mkdir", "mkdtemp", "monotime", "realpath", "sleep", "spawn", "symlink",
-                  "unzip", "write_file" }, keys(sys))
+    assert.same({ "add_history", "environ", "listdir", "mkdir", "mkdtemp", "monotime", "readline", "realpath",
+                  "sleep", "spawn", "symlink", "unzip", "write_file" }, keys(sys))
   end)
 
   it("mkdtemp, mkdir and listdir", function()
