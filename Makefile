@@ -12,8 +12,9 @@
 #   make doc         the API reference in build/doc
 #   make install     PREFIX=/usr/local DESTDIR= (stripped)
 #   make charm       pack charm-template/machine (or CHARM=dir) into
-#                    build/<name>.charm, no charmcraft (CHARM_OUT=dir,
-#                    CHARM_ARCH=amd64; needs lua-yaml and lua-filesystem)
+#                    build/<name>_<arch>.charm, one per architecture, no
+#                    charmcraft (CHARM_OUT=dir, ARCHES="amd64 arm64"; needs
+#                    lua-yaml, lua-filesystem and make deps-cross)
 #   make new-charm NAME=my-charm DIR=../my-charm
 #                    a new charm directory from the template
 #
@@ -70,10 +71,10 @@ A := $(B)/asan
 BUILD_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 lua-cjson-dev \
               lua-yaml lua-yaml-dev libyaml-dev zlib1g-dev
 PACK_PKGS  := lua-yaml lua-filesystem
-TEST_PKGS  := $(BUILD_PKGS) $(PACK_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-markdown \
-              golang-go clang libclang-rt-14-dev valgrind zip
+TEST_PKGS  = $(BUILD_PKGS) $(PACK_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-markdown \
+              golang-go clang libclang-rt-14-dev valgrind zip $(CROSS_PKGS)
 
-.PHONY: all deps deps-test deps-demo run-demo need-build-deps test check demo check-c check-go check-lua check-template \
+.PHONY: all deps deps-test deps-demo run-demo need-build-deps test check demo check-c check-go check-lua check-template check-cross \
         check-unit check-integration check-asan check-valgrind bench fuzz install \
         clean doc FORCE
 
@@ -231,7 +232,12 @@ check-integration: all $(TEST_TOOLS)
 check-template: all
 	cd charm-template/machine && $(BUSTED) --cpath='$(JUJU_CPATH)'
 
-check: all check-c check-go check-lua check-unit check-integration check-template check-valgrind doc
+# Every architecture, under qemu-user (tests/cross/run; skipped, saying so,
+# without the cross compilers and qemu: make deps-cross).
+check-cross: all $(TEST_TOOLS)
+	$(TEST_ENV) ARCHES='$(ARCHES)' HOST_ARCH=$(HOST_ARCH) BUSTED='$(BUSTED)' tests/cross/run
+
+check: all check-c check-go check-lua check-unit check-integration check-template check-valgrind check-cross doc
 	@echo "make check: all suites passed"
 
 test: deps-test
@@ -312,26 +318,31 @@ bench: all $(TEST_TOOLS) $(B)/bench/trivial $(B)/bench/trivial-static $(B)/bench
 # (tools/demo: one `dispatch --simulate` per event).
 demo: deps-demo
 	@$(MAKE) --no-print-directory run-demo
-run-demo: charm
-	BUILD=$(CURDIR)/$(B) tools/demo
+run-demo: all
+	@$(MAKE) --no-print-directory charm ARCHES=$(HOST_ARCH)
+	BUILD=$(CURDIR)/$(B) DEMO_CHARM=$(CURDIR)/$(B)/hello-lua_$(HOST_ARCH).charm tools/demo
 
 # ---------------------------------------------------------------- charms
-# tools/pack.lua writes CHARM_OUT/<name>.charm (the name from CHARM's
-# charmcraft.yaml) holding a stripped copy of $(B)/dispatch.
+# make charm: CHARM_OUT/<name>_<arch>.charm for each architecture CHARM's
+# charmcraft.yaml builds for (and ARCHES allows), each holding a stripped
+# static dispatch for it: this machine's build, or tools/cross's for the
+# others (Debian's cross compilers: make deps-cross). tools/pack-charms.
 CHARM      ?= charm-template/machine
 CHARM_OUT  ?= $(B)
-CHARM_ARCH ?=
-.PHONY: charm new-charm
-$(B)/charm/dispatch: $(B)/dispatch
-	@mkdir -p $(@D)
-	$(STRIP) -o $@ $<
-charm: $(B)/charm/dispatch
-	@mkdir -p '$(CHARM_OUT)'
-	@t0=$$(date +%s%N); \
-	$(LUA) tools/pack.lua --charm '$(CHARM)' --dispatch $(B)/charm/dispatch --out-dir '$(CHARM_OUT)' \
-	  --tool-version 'dispatch-pack $(VERSION)' $(if $(CHARM_ARCH),--arch '$(CHARM_ARCH)') \
-	  $(if $(filter 1,$(EMBED_BYTECODE)),--compile) || exit 1; \
-	t1=$$(date +%s%N); echo "make charm: packed in $$(( (t1 - t0) / 1000000 )) ms"
+ARCHES     ?= amd64 arm64 ppc64el s390x
+HOST_ARCH  := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+cross_pkgs_amd64   := gcc-x86-64-linux-gnu libc6-dev-amd64-cross
+cross_pkgs_arm64   := gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+cross_pkgs_ppc64el := gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross
+cross_pkgs_s390x   := gcc-s390x-linux-gnu libc6-dev-s390x-cross
+CROSS_ARCHES := $(filter-out $(HOST_ARCH),$(ARCHES))
+CROSS_PKGS   := $(foreach a,$(CROSS_ARCHES),$(cross_pkgs_$(a))) qemu-user-static
+.PHONY: charm new-charm deps-cross
+deps-cross:
+	tools/deps $(CROSS_PKGS)
+charm: $(B)/dispatch
+	@CHARM='$(CHARM)' OUT='$(CHARM_OUT)' B='$(B)' HOST_ARCH='$(HOST_ARCH)' ARCHES='$(ARCHES)' \
+	  STRIP='$(STRIP)' LUA='$(LUA)' COMPILE='$(EMBED_BYTECODE)' VERSION='$(VERSION)' tools/pack-charms
 new-charm:
 	@test -n '$(NAME)' && test -n '$(DIR)' || { echo "usage: make new-charm NAME=my-charm DIR=../my-charm"; exit 2; }
 	@tools/new-charm '$(NAME)' '$(DIR)'

@@ -4,7 +4,7 @@
 --
 --     lua5.4 tools/pack.lua --charm DIR --dispatch PATH --out FILE.charm
 --                           [--out-dir DIR] [--arch ARCH] [--platform NAME]
---                           [--tool-version VERSION]
+--                           [--name-with-arch] [--tool-version VERSION]
 --
 -- Reads `DIR/charmcraft.yaml` (with lyaml, Debian's lua-yaml), checks what
 -- Juju and charmcraft would refuse, and writes a zip holding:
@@ -24,7 +24,8 @@
 -- platform (by its build-for architecture); without it, the architecture of
 -- the `dispatch` ELF binary, or of this machine for a script. `--platform`
 -- picks a platform by name when several build for the same architecture.
--- `--out-dir` writes `DIR/<name>.charm`.
+-- `--out-dir` writes `DIR/<name>.charm` (`DIR/<name>_<arch>.charm` with
+-- `--name-with-arch`, as `make charms` names one charm per architecture).
 --
 -- The zip is written here (stored entries, CRC-32 in Lua, no `zip`
 -- program). Its timestamps are fixed (1980-01-01 00:00:00, or
@@ -1071,7 +1072,8 @@ function M.pack(opts)
 
   local zip, zerr = M.zip(entries, mtime)
   if not zip then return nil, { charm .. ": " .. zerr } end
-  local out = opts.out or ((opts.out_dir or ".") .. "/" .. cc.name .. ".charm")
+  local out = opts.out or ((opts.out_dir or ".") .. "/" .. cc.name
+    .. (opts.name_with_arch and ("_" .. target.arch) or "") .. ".charm")
   local tmp = out .. ".tmp"
   local f, oerr = io.open(tmp, "wb")
   if not f then return nil, { tostring(oerr) } end
@@ -1095,6 +1097,8 @@ end
 local USAGE = [[
 usage: lua5.4 tools/pack.lua --charm DIR --dispatch PATH (--out FILE.charm | --out-dir DIR)
                              [--arch ARCH] [--platform NAME] [--tool-version VERSION] [--compile]
+                             [--name-with-arch]
+       lua5.4 tools/pack.lua --charm DIR --list-arches
 ]]
 
 --- The command line.
@@ -1113,8 +1117,8 @@ function M.main(argv)
       io.stdout:write(USAGE)
       return 0
     end
-    if a == "--compile" then
-      opts.compile = true
+    if a == "--compile" or a == "--name-with-arch" or a == "--list-arches" then
+      opts[a:sub(3):gsub("%-", "_")] = true
       i = i + 1
       goto next_arg
     end
@@ -1126,6 +1130,28 @@ function M.main(argv)
     opts[key] = value
     i = i + 2
     ::next_arg::
+  end
+  if opts.list_arches and opts.charm then
+    -- the architectures the charm's platforms build for, one a line
+    local path = opts.charm .. "/charmcraft.yaml"
+    local cc, rerr = M.read_yaml(path)
+    if not cc then
+      io.stderr:write("pack.lua: ", path, ": ", tostring(rerr), "\n")
+      return 1
+    end
+    local errs, targets = M.check(cc)
+    if #errs > 0 then
+      for _, e in ipairs(errs) do io.stderr:write("pack.lua: ", path, ": ", e, "\n") end
+      return 1
+    end
+    local seen = {}
+    for _, t in ipairs(targets) do
+      if not seen[t.arch] then
+        seen[t.arch] = true
+        io.stdout:write(t.arch, "\n")
+      end
+    end
+    return 0
   end
   if not opts.charm or not opts.dispatch or not (opts.out or opts.out_dir) then
     io.stderr:write(USAGE)

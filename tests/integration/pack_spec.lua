@@ -573,14 +573,26 @@ describe_once("the template and make #integration", function()
     local charm = copy_tree(FIXTURE, tmp, "charm")
     local ok, log = make({ "charm", "CHARM=" .. charm, "CHARM_OUT=" .. tmp .. "/out" })
     assert(ok, log)
-    assert.matches("packed " .. tmp .. "/out/pack-fixture.charm", log, 1, true)
-    assert.matches("make charm: packed in %d+ ms", log)
-    local archive = zip.read_file(tmp .. "/out/pack-fixture.charm")
+    -- the fixture builds for amd64 only: one charm, named for it
+    assert.matches("packed " .. tmp .. "/out/pack-fixture_amd64.charm", log, 1, true)
+    assert.matches("make charm: packed amd64 in %d+ ms", log)
+    local archive = zip.read_file(tmp .. "/out/pack-fixture_amd64.charm")
     local packed = archive.by_name.dispatch.data
-    assert.equal(hookenv.read_file(ROOT .. "/build/charm/dispatch"), packed)
+    assert.equal(hookenv.read_file(ROOT .. "/build/charm/amd64/dispatch"), packed)
     assert.equal("\127ELF", packed:sub(1, 4))
     assert.is_true(#packed < #assert(hookenv.read_file(ROOT .. "/build/dispatch")))
     assert.equal("100755", ("%o"):format(archive.by_name.dispatch.mode))
+    -- ARCHES leaving out every architecture the charm builds for is an error
+    ok, log = make({ "charm", "CHARM=" .. charm, "CHARM_OUT=" .. tmp .. "/out", "ARCHES=s390x" })
+    assert.is_false(ok)
+    assert.matches("make charm: " .. charm .. " builds for amd64, none of ARCHES (s390x)", log, 1, true)
+  end)
+
+  it("pack.lua --list-arches names the architectures the platforms build for", function()
+    local r = hookenv.run({ PACK, "--charm", ROOT .. "/charm-template/machine", "--list-arches" },
+      { program = "lua5.4", cwd = ROOT })
+    assert.equal(0, r.code, r.stderr)
+    assert.equal("amd64\narm64\nppc64el\ns390x\n", r.stdout)
   end)
 
   it("make new-charm: a renamed copy of the template that packs", function()
