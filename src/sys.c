@@ -121,6 +121,27 @@ static const char *const *push_envp(lua_State *L, int idx)
     return envp;
 }
 
+/* How the functions here fail: nil, msg and the errno err. */
+static int push_failure(lua_State *L, const char *msg, int err)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    lua_pushinteger(L, err);
+    return 3;
+}
+
+/* The same for a system call that failed on path with errno err:
+ * "<call> <path>: <reason>", and (nret 3) the errno; nret 2 leaves it out. */
+static int push_call_failure(lua_State *L, int nret, const char *call, const char *path, int err)
+{
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s %s: %s", call, path, strerror(err));
+    if (nret < 3)
+        return 2;
+    lua_pushinteger(L, err);
+    return 3;
+}
+
 /* ------------------------------------------------------------ spawn */
 
 /*** Run a program and wait for it, capturing what it writes.
@@ -205,12 +226,8 @@ static int l_spawn(lua_State *L)
     lua_toclose(L, -1);
 
     spawn_run(argv, &so, in, in_len, o);
-    if (o->kind == OUTCOME_NOT_STARTED || o->kind == OUTCOME_LOST) {
-        lua_pushnil(L);
-        lua_pushstring(L, o->message);
-        lua_pushinteger(L, o->code);
-        return 3;
-    }
+    if (o->kind == OUTCOME_NOT_STARTED || o->kind == OUTCOME_LOST)
+        return push_failure(L, o->message, o->code);
     lua_pushinteger(L, o->kind == OUTCOME_SIGNALED ? -(lua_Integer)o->code : o->code);
     lua_pushlstring(L, o->out.data != NULL ? o->out.data : "", o->out.len);
     lua_pushlstring(L, o->err.data != NULL ? o->err.data : "", o->err.len);
@@ -279,13 +296,8 @@ static int l_write_file(lua_State *L)
         ao.gid = (long)int_option(L, 3, "gid", 0, (lua_Integer)UINT32_MAX - 1, -1);
     }
     char msg[PATH_MAX + 512];
-    if (atomicfile_write(path, data, len, &ao, msg, sizeof msg) != 0) {
-        int err = errno;
-        lua_pushnil(L);
-        lua_pushstring(L, msg);
-        lua_pushinteger(L, err);
-        return 3;
-    }
+    if (atomicfile_write(path, data, len, &ao, msg, sizeof msg) != 0)
+        return push_failure(L, msg, errno);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -328,13 +340,8 @@ static int l_unzip(lua_State *L)
     const char *zip = plain_string(L, 1, 1, "zip_path");
     const char *dest = plain_string(L, 2, 2, "dest_dir");
     char msg[2 * PATH_MAX + 1024];
-    if (unzip_extract(zip, dest, NULL, msg, sizeof msg) != 0) {
-        int err = errno;
-        lua_pushnil(L);
-        lua_pushstring(L, msg);
-        lua_pushinteger(L, err);
-        return 3;
-    }
+    if (unzip_extract(zip, dest, NULL, msg, sizeof msg) != 0)
+        return push_failure(L, msg, errno);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -397,11 +404,7 @@ static int l_mkdir(lua_State *L)
         lua_pushboolean(L, 1);
         return 1;
     }
-    int e = errno;
-    lua_pushnil(L);
-    lua_pushfstring(L, "mkdir %s: %s", path, strerror(e));
-    lua_pushinteger(L, e);
-    return 3;
+    return push_call_failure(L, 3, "mkdir", path, errno);
 }
 
 #define DIR_MT "juju.sys.Dir"
@@ -442,12 +445,8 @@ static int l_listdir(lua_State *L)
     lua_toclose(L, -1);
     int guard = lua_gettop(L);
     *d = opendir(path);
-    if (*d == NULL) {
-        int e = errno;
-        lua_pushnil(L);
-        lua_pushfstring(L, "opendir %s: %s", path, strerror(e));
-        return 2;
-    }
+    if (*d == NULL)
+        return push_call_failure(L, 2, "opendir", path, errno);
     lua_newtable(L);
     lua_Integer n = 0;
     struct dirent *ent;
@@ -487,12 +486,8 @@ static int l_mkdtemp(lua_State *L)
     char buf[PATH_MAX];
     int n = snprintf(buf, sizeof buf, "%sXXXXXX", prefix);
     luaL_argcheck(L, n > 0 && (size_t)n < sizeof buf, 1, "prefix too long");
-    if (mkdtemp(buf) == NULL) {
-        int e = errno;
-        lua_pushnil(L);
-        lua_pushfstring(L, "mkdtemp %s: %s", buf, strerror(e));
-        return 2;
-    }
+    if (mkdtemp(buf) == NULL)
+        return push_call_failure(L, 2, "mkdtemp", buf, errno);
     lua_pushstring(L, buf);
     return 1;
 }
@@ -509,12 +504,8 @@ static int l_realpath(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     char buf[PATH_MAX];
-    if (realpath(path, buf) == NULL) {
-        int e = errno;
-        lua_pushnil(L);
-        lua_pushfstring(L, "realpath %s: %s", path, strerror(e));
-        return 2;
-    }
+    if (realpath(path, buf) == NULL)
+        return push_call_failure(L, 2, "realpath", path, errno);
     lua_pushstring(L, buf);
     return 1;
 }
@@ -532,12 +523,8 @@ static int l_symlink(lua_State *L)
 {
     const char *target = luaL_checkstring(L, 1);
     const char *path = luaL_checkstring(L, 2);
-    if (symlink(target, path) != 0) {
-        int e = errno;
-        lua_pushnil(L);
-        lua_pushfstring(L, "symlink %s: %s", path, strerror(e));
-        return 2;
-    }
+    if (symlink(target, path) != 0)
+        return push_call_failure(L, 2, "symlink", path, errno);
     lua_pushboolean(L, 1);
     return 1;
 }

@@ -754,16 +754,24 @@ static int open_parent(struct ctx *c, const struct entry *e, const char *path, s
     }
 }
 
-static int extract_dir(struct ctx *c, const struct entry *e)
+/* The directory entry e goes in, made as needed, with room in the record
+ * for e itself; its last component in name. -1 on failure (recorded). */
+static int open_entry_parent(struct ctx *c, const struct entry *e, char name[NAME_MAX + 1])
 {
-    char name[NAME_MAX + 1];
     int dir = open_parent(c, e, e->path, e->path_len, 1, name);
-    if (dir < 0)
-        return -1;
-    if (room(c, e) != 0) {
+    if (dir >= 0 && room(c, e) != 0) {
         close(dir);
         return -1;
     }
+    return dir;
+}
+
+static int extract_dir(struct ctx *c, const struct entry *e)
+{
+    char name[NAME_MAX + 1];
+    int dir = open_entry_parent(c, e, name);
+    if (dir < 0)
+        return -1;
     if (mkdirat(dir, name, 0700) == 0)
         record(c, e->path, e->path_len, 1);
     else if (errno != EEXIST) /* EEXIST: made earlier as a parent */ {
@@ -788,13 +796,9 @@ static int extract_dir(struct ctx *c, const struct entry *e)
 static int extract_file(struct ctx *c, const struct entry *e)
 {
     char name[NAME_MAX + 1];
-    int dir = open_parent(c, e, e->path, e->path_len, 1, name);
+    int dir = open_entry_parent(c, e, name);
     if (dir < 0)
         return -1;
-    if (room(c, e) != 0) {
-        close(dir);
-        return -1;
-    }
     int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     int err = errno;
     close(dir);
@@ -871,13 +875,9 @@ static int extract_link(struct ctx *c, const struct entry *e)
     if (check_target(c, e, target, e->usize) != 0)
         return -1;
     char name[NAME_MAX + 1];
-    int dir = open_parent(c, e, e->path, e->path_len, 1, name);
+    int dir = open_entry_parent(c, e, name);
     if (dir < 0)
         return -1;
-    if (room(c, e) != 0) {
-        close(dir);
-        return -1;
-    }
     int r = symlinkat(target, dir, name);
     int err = errno;
     close(dir);

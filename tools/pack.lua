@@ -34,9 +34,13 @@
 --
 -- Every problem found in charmcraft.yaml is reported, one per line, as
 -- `FILE: key.path: what is wrong`; the exit status is then 1 (2 for a
--- wrong command line).
+-- wrong command line). The charm's metadata, config and actions are
+-- checked by the framework's `juju.testing.metadata` (the rules a charm's
+-- tests run under), read from `../lua` next to this script; what is about
+-- packing (type, base, platforms or bases, parts) is checked here.
 --
--- The functions are also a module (`require "tools.pack"`).
+-- The functions are also a module (`require "tools.pack"`); loading it
+-- puts that `lua/` first on `package.path`.
 -- @script pack
 
 --- A module this packer needs, or a clear word on what to install.
@@ -52,9 +56,22 @@ end
 local lyaml = need("lyaml", "lua-yaml")
 local lfs = need("lfs", "lua-filesystem")
 
+-- The framework's Lua in this repository (../lua from this file, wherever
+-- it is run from), ahead of any other: juju.testing.metadata checks the
+-- charm's keys. It needs lyaml, not juju.so (a stock lua5.4 is enough).
+do
+  local dir = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+  local lua_dir = dir .. "/../lua"
+  package.path = ("%s/?.lua;%s/?/init.lua;%s"):format(lua_dir, lua_dir, package.path)
+end
+local metadata = require "juju.testing.metadata"
+local values = require "juju.private.values"
+
 local M = {}
 
 local NULL = lyaml.null
+local is_seq, is_map, show, keypath, sorted_keys =
+  values.is_seq, values.is_map, values.show, values.keypath, values.sorted_keys
 
 --- Zip and CRC-32.
 -- @section zip
@@ -171,28 +188,6 @@ end
 
 --- YAML in and out.
 -- @section yaml
-
---- Whether a value loaded by lyaml is a sequence (a non-empty array).
--- @param v
--- @treturn boolean
-local function is_seq(v)
-  if type(v) ~= "table" or v == NULL then return false end
-  local n = #v
-  if n == 0 then return false end
-  for k in pairs(v) do
-    if math.type(k) ~= "integer" or k < 1 or k > n then return false end
-  end
-  return true
-end
-
---- Whether a value loaded by lyaml is a mapping (an empty table counts:
--- lyaml loads `{}` and `[]` alike).
--- @param v
--- @treturn boolean
-local function is_map(v)
-  return type(v) == "table" and v ~= NULL and not is_seq(v)
-end
-M.is_map = is_map
 
 --- Keys under which an empty table is an empty sequence when written back
 -- (`required: []`); anywhere else it is an empty mapping (`params: {}`).
@@ -324,274 +319,14 @@ local UNAME_ARCH = {
 --- Ubuntu releases `base:` accepts (`bases:` is for the older ones).
 M.BASES = { ["22.04"] = true, ["24.04"] = true, ["26.04"] = true }
 
---- Keys of charmcraft.yaml that go into metadata.yaml, in the order
--- written (charmcraft's `CHARM_METADATA_KEYS`, and `charm-user`).
-M.METADATA_KEYS = {
-  "name", "title", "summary", "description", "documentation", "links",
-  "assumes", "subordinate", "requires", "provides", "peers", "extra-bindings",
-  "storage", "devices", "resources", "containers", "terms", "charm-user",
-}
-
---- Every top-level key of charmcraft.yaml this packer knows.
-local KNOWN_KEYS = {
-  type = true, base = true, ["build-base"] = true, bases = true, platforms = true,
-  parts = true, config = true, actions = true, charmhub = true, ["charm-libs"] = true,
-  analysis = true, extensions = true,
-}
-for _, k in ipairs(M.METADATA_KEYS) do KNOWN_KEYS[k] = true end
-
---- Juju's config option types.
-M.CONFIG_TYPES = { string = true, int = true, float = true, boolean = true, secret = true }
-
---- Whether a charm name is one Juju accepts
--- (`^[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*$`).
--- @tparam string name
--- @treturn boolean
-function M.valid_charm_name(name)
-  if type(name) ~= "string" or not name:match("^[a-z][a-z0-9-]*$") then return false end
-  for part in (name .. "-"):gmatch("([^-]*)-") do
-    if part == "" then return false end
-  end
-  -- every part after the first holds a letter
-  local first = true
-  for part in name:gmatch("[^-]+") do
-    if not first and not part:find("[a-z]") then return false end
-    first = false
-  end
-  return true
-end
-
---- Whether an action name is one Juju accepts
--- (`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`).
--- @tparam string name
--- @treturn boolean
-function M.valid_action_name(name)
-  return type(name) == "string" and name:match("^[a-z0-9-]+$") ~= nil
-    and name:sub(1, 1) ~= "-" and name:sub(-1) ~= "-"
-end
-
---- Juju's reserved endpoint and action names ("juju", "juju-*"), free for a
--- charm whose own name starts with "juju-".
--- @tparam string charm the charm's name
--- @tparam string name
--- @treturn string|nil why the name is reserved
-local function reserved(charm, name)
-  if type(charm) == "string" and charm:sub(1, 5) == "juju-" then return nil end
-  if name == "juju" then return '"juju" is reserved' end
-  if name:sub(1, 5) == "juju-" then return 'the "juju-" prefix is reserved' end
-  return nil
-end
-
---- A short description of a loaded YAML value, for messages.
-local function show(v)
-  if v == NULL then return "null" end
-  if type(v) == "string" then return ("%q"):format(v) end
-  if type(v) == "table" then return is_seq(v) and "a list" or "a mapping" end
-  if math.type(v) == "integer" then return "the int " .. v end
-  if math.type(v) == "float" then return "the float " .. tostring(v) end
-  return ("the %s %s"):format(type(v), tostring(v))
-end
-
---- Join a key path for messages: `config.options.port`.
-local function keypath(...)
-  local out = {}
-  for _, k in ipairs({ ... }) do out[#out + 1] = tostring(k) end
-  return table.concat(out, ".")
-end
-
 --- The errors of one check, as `key.path: message` strings.
-local function new_errors()
-  local list = {}
+-- @tparam[opt] {string,...} list where to add them (default a new list)
+-- @treturn {string,...} the list
+-- @treturn function `fail(path, fmt, ...)` adds one
+local function new_errors(list)
+  list = list or {}
   return list, function(path, fmt, ...)
     list[#list + 1] = path .. ": " .. fmt:format(...)
-  end
-end
-
---- Sorted keys of a mapping.
-local function sorted_keys(map)
-  local keys = {}
-  for k in pairs(map) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
-
---- Check config: `options:` of typed options with defaults of their type.
-local function check_config(config, fail)
-  if not is_map(config) then
-    return fail("config", "must be a mapping with options: (got %s)", show(config))
-  end
-  for _, k in ipairs(sorted_keys(config)) do
-    if k ~= "options" then fail(keypath("config", k), "unknown key (config holds only options:)") end
-  end
-  local options = config.options
-  if options == nil then return end
-  if not is_map(options) then
-    return fail("config.options", "must be a mapping of option names (got %s)", show(options))
-  end
-  for _, name in ipairs(sorted_keys(options)) do
-    local o, at = options[name], keypath("config.options", name)
-    if type(name) ~= "string" then
-      fail(at, "an option name must be a string")
-    elseif not is_map(o) then
-      fail(at, "must be a mapping with type:, description: and default: (got %s)", show(o))
-    elseif o.type == nil then
-      fail(at, "has no type: (one of string, int, float, boolean, secret)")
-    elseif not M.CONFIG_TYPES[o.type] then
-      fail(at .. ".type", "%s is not a type Juju knows (string, int, float, boolean, secret)", show(o.type))
-    else
-      local d, t = o.default, o.type
-      local bad
-      if d == nil or d == NULL then
-        bad = false
-      elseif t == "string" then
-        bad = type(d) ~= "string"
-      elseif t == "secret" then
-        bad = type(d) ~= "string" or (d ~= "" and not d:match("^secret:"))
-      elseif t == "int" then
-        bad = math.type(d) ~= "integer"
-      elseif t == "float" then
-        bad = math.type(d) ~= "float"
-      else
-        bad = type(d) ~= "boolean"
-      end
-      if bad then
-        local hint = ""
-        if t == "float" and math.type(d) == "integer" then
-          hint = (" (Juju reads %d as an int: write %d.0)"):format(d, d)
-        elseif t == "secret" and type(d) == "string" then
-          hint = " (a secret default is a secret: URI)"
-        elseif type(d) == "string" and t ~= "string" then
-          hint = " (quoted, so a string)"
-        end
-        fail(at .. ".default", "%s is not of type %s%s", show(d), t, hint)
-      end
-      if o.description ~= nil and type(o.description) ~= "string" then
-        fail(at .. ".description", "must be a string")
-      end
-    end
-  end
-end
-
---- Look for JSON-Schema keys Juju refuses ($ref, $schema) anywhere.
-local function check_schema_keys(v, at, fail)
-  if type(v) ~= "table" or v == NULL then return end
-  for _, k in ipairs(sorted_keys(v)) do
-    if k == "$ref" or k == "$schema" then
-      fail(keypath(at, k), "Juju refuses the JSON-Schema key %s in actions", k)
-    else
-      check_schema_keys(v[k], keypath(at, k), fail)
-    end
-  end
-end
-
---- Check actions: names Juju accepts, params a mapping, required a list.
-local function check_actions(actions, charm, fail)
-  if not is_map(actions) then
-    return fail("actions", "must be a mapping of action names (got %s)", show(actions))
-  end
-  for _, name in ipairs(sorted_keys(actions)) do
-    local a, at = actions[name], keypath("actions", name)
-    if type(name) ~= "string" or not M.valid_action_name(name) then
-      fail(at, "Juju refuses this action name: lower-case letters, digits and '-', "
-        .. "starting and ending with a letter or digit")
-    elseif reserved(charm, name) then
-      fail(at, "Juju refuses this action name: %s", reserved(charm, name))
-    end
-    if a ~= NULL and not is_map(a) then
-      fail(at, "must be a mapping (description:, params:, required:) (got %s)", show(a))
-    elseif a ~= NULL then
-      for _, k in ipairs { "description", "title", "execution-group" } do
-        if a[k] ~= nil and type(a[k]) ~= "string" then fail(keypath(at, k), "must be a string") end
-      end
-      if a.parallel ~= nil and type(a.parallel) ~= "boolean" then
-        fail(at .. ".parallel", "must be true or false")
-      end
-      local params = a.params
-      if params ~= nil and not is_map(params) then
-        fail(at .. ".params", "must be a mapping of parameter names (got %s)", show(params))
-        params = nil
-      end
-      for _, p in ipairs(params and sorted_keys(params) or {}) do
-        if not is_map(params[p]) then
-          fail(keypath(at, "params", p), "must be a mapping (type:, description:) (got %s)", show(params[p]))
-        end
-      end
-      local req = a.required
-      if req ~= nil then
-        if type(req) ~= "table" or req == NULL or (next(req) ~= nil and not is_seq(req)) then
-          fail(at .. ".required", "must be a list of parameter names (got %s)", show(req))
-        else
-          for _, p in ipairs(req) do
-            if type(p) ~= "string" then
-              fail(at .. ".required", "%s is not a parameter name", show(p))
-            elseif not (params and params[p] ~= nil) then
-              fail(at .. ".required", "%q is not among the params", p)
-            end
-          end
-        end
-      end
-      check_schema_keys(a, at, fail)
-    end
-  end
-end
-
---- Check requires/provides/peers: each endpoint names its interface.
-local function check_relations(cc, fail)
-  local where = {}
-  for _, section in ipairs { "requires", "provides", "peers" } do
-    local rels = cc[section]
-    if rels ~= nil and not is_map(rels) then
-      fail(section, "must be a mapping of endpoint names (got %s)", show(rels))
-    elseif rels ~= nil then
-      for _, name in ipairs(sorted_keys(rels)) do
-        local r, at = rels[name], keypath(section, name)
-        if type(name) ~= "string" then
-          fail(at, "an endpoint name must be a string")
-        else
-          if where[name] then
-            fail(at, "the endpoint name is also used in %s", where[name])
-          end
-          where[name] = where[name] or section
-          -- a subordinate's container-scoped requires may use juju-* (juju-info), as Juju allows
-          local exempt = cc.subordinate == true and section == "requires" and is_map(r) and r.scope == "container"
-          if not exempt and reserved(cc.name, name) then
-            fail(at, "Juju refuses this endpoint name: %s", reserved(cc.name, name))
-          end
-        end
-        local iface = type(r) == "string" and r or (is_map(r) and r.interface)
-        if section ~= "requires" and type(iface) == "string" and reserved(cc.name, iface) then
-          fail(at, "Juju refuses this interface for %s: %s", section, reserved(cc.name, iface))
-        end
-        if type(r) == "string" then
-          if r == "" then fail(at, "the interface is empty") end
-        elseif not is_map(r) then
-          fail(at, "has no interface: (write interface: NAME under it) (got %s)", show(r))
-        elseif r.interface == nil then
-          fail(at, "has no interface:")
-        elseif type(r.interface) ~= "string" or r.interface == "" then
-          fail(at .. ".interface", "must be a non-empty string (got %s)", show(r.interface))
-        else
-          if r.scope ~= nil and r.scope ~= "global" and r.scope ~= "container" then
-            fail(at .. ".scope", "must be global or container (got %s)", show(r.scope))
-          end
-          if r.limit ~= nil and r.limit ~= NULL and math.type(r.limit) ~= "integer" then
-            fail(at .. ".limit", "must be an int (got %s)", show(r.limit))
-          end
-          if r.optional ~= nil and type(r.optional) ~= "boolean" then
-            fail(at .. ".optional", "must be true or false")
-          end
-        end
-      end
-    end
-  end
-  if cc.subordinate == true then
-    local ok = false
-    for _, r in pairs(is_map(cc.requires) and cc.requires or {}) do
-      if is_map(r) and r.scope == "container" then ok = true end
-    end
-    if not ok then
-      fail("subordinate", 'a subordinate charm needs a "requires" endpoint with scope: container')
-    end
   end
 end
 
@@ -622,7 +357,7 @@ local function check_targets(cc, fail)
     if cc.base ~= nil or cc.platforms ~= nil then
       fail("bases", "is deprecated and cannot go with base: or platforms:; remove it")
     end
-    if type(cc.bases) ~= "table" or cc.bases == NULL or not is_seq(cc.bases) then
+    if not is_seq(cc.bases) then
       fail("bases", "must be a list (and is deprecated: use base: and platforms:)")
       return targets
     end
@@ -630,7 +365,7 @@ local function check_targets(cc, fail)
       local runs = is_map(entry) and (entry["run-on"] or { entry }) or {}
       if not is_map(entry) then fail(keypath("bases", i), "must be a mapping (and bases: is deprecated)") end
       for j, b in ipairs(is_seq(runs) and runs or {}) do
-        local at = keypath("bases", i, entry["run-on"] and ("run-on." .. j) or nil)
+        local at = entry["run-on"] and keypath("bases", i, "run-on", j) or keypath("bases", i)
         local ch = is_map(b) and b.channel
         if math.type(ch) == "float" then ch = ("%.2f"):format(ch) end -- channel: 24.04 unquoted
         if not is_map(b) or b.name ~= "ubuntu" or type(ch) ~= "string" then
@@ -714,24 +449,20 @@ local function check_targets(cc, fail)
   return targets
 end
 
---- Check a loaded charmcraft.yaml.
+--- Check a loaded charmcraft.yaml: its metadata, config and actions with
+-- `juju.testing.metadata` (`metadata.check`: names, endpoints,
+-- option types and defaults, action names and schemas, storage,
+-- resources, containers, unknown keys), then what packing needs: `type:
+-- charm`, no extensions, a summary and a description (charmcraft asks
+-- for both), `parts` a mapping, and the base and platforms (or the
+-- deprecated bases).
 -- @tparam table cc the document
 -- @treturn {string,...} the problems, each `key.path: message` (empty when
 --   none)
 -- @treturn {table,...} the targets `{platform =, channel =, arch =}`
 function M.check(cc)
-  local errs, fail = new_errors()
-  if not is_map(cc) or next(cc) == nil then
-    fail("(top)", "charmcraft.yaml must be a mapping of keys (name:, summary:, ...)")
-    return errs, {}
-  end
-  for _, k in ipairs(sorted_keys(cc)) do
-    if type(k) ~= "string" then
-      fail(tostring(k), "a key must be a string")
-    elseif not KNOWN_KEYS[k] then
-      fail(k, "unknown key (charmcraft.yaml keys: %s)", table.concat(sorted_keys(KNOWN_KEYS), ", "))
-    end
-  end
+  local errs, fail = new_errors(metadata.check(cc))
+  if not is_map(cc) or next(cc) == nil then return errs, {} end
   if cc.type == nil then
     fail("type", "missing (type: charm)")
   elseif cc.type ~= "charm" then
@@ -740,37 +471,16 @@ function M.check(cc)
   if cc.extensions ~= nil then
     fail("extensions", "charmcraft extensions are not supported by this packer")
   end
-  if cc.name == nil then
-    fail("name", "missing")
-  elseif not M.valid_charm_name(cc.name) then
-    fail("name", "%s is not a charm name Juju accepts (lower-case letters and digits in words "
-      .. "joined by '-', starting with a letter)", show(cc.name))
-  end
   for _, k in ipairs { "summary", "description" } do
-    if cc[k] == nil then
+    if cc[k] == nil or cc[k] == NULL then
       fail(k, "missing")
-    elseif type(cc[k]) ~= "string" or cc[k]:match("^%s*$") then
+    elseif type(cc[k]) == "string" and cc[k]:match("^%s*$") then
       fail(k, "must be a non-empty string")
-    end
+    end -- another type: said by metadata.check
   end
-  for _, k in ipairs { "title", "documentation", "charm-user" } do
-    if cc[k] ~= nil and type(cc[k]) ~= "string" then fail(k, "must be a string") end
+  if cc.parts ~= nil and not is_map(cc.parts) then
+    fail("parts", "must be a mapping of part names (got %s)", show(cc.parts))
   end
-  if cc.subordinate ~= nil and type(cc.subordinate) ~= "boolean" then
-    fail("subordinate", "must be true or false")
-  end
-  for _, k in ipairs { "assumes", "terms" } do
-    local v = cc[k]
-    if v ~= nil and (type(v) ~= "table" or v == NULL or (next(v) ~= nil and not is_seq(v))) then
-      fail(k, "must be a list")
-    end
-  end
-  for _, k in ipairs { "links", "extra-bindings", "storage", "devices", "resources", "containers", "parts" } do
-    if cc[k] ~= nil and not is_map(cc[k]) then fail(k, "must be a mapping") end
-  end
-  check_relations(cc, fail)
-  if cc.config ~= nil then check_config(cc.config, fail) end
-  if cc.actions ~= nil then check_actions(cc.actions, cc.name, fail) end
   local targets = check_targets(cc, fail)
   return errs, targets
 end
@@ -783,10 +493,10 @@ end
 -- @treturn string YAML
 function M.metadata_yaml(cc)
   local doc, expect = {}, {}
-  for _, k in ipairs(M.METADATA_KEYS) do
+  for _, k in ipairs(metadata.METADATA_KEYS) do
     if cc[k] ~= nil then doc[k] = dumpable(cc[k], k); expect[k] = cc[k] end
   end
-  return dump(ordered(doc, M.METADATA_KEYS), expect, "metadata.yaml")
+  return dump(ordered(doc, metadata.METADATA_KEYS), expect, "metadata.yaml")
 end
 
 --- config.yaml of a checked charmcraft.yaml (its `config:`).
@@ -1058,8 +768,9 @@ function M.pack(opts)
       { name = "manifest.yaml", data = M.manifest_yaml(target, opts.tool_version or "dispatch-pack", mtime) },
       { name = "metadata.yaml", data = M.metadata_yaml(cc) },
     }
-    if cc.config ~= nil then files[#files + 1] = { name = "config.yaml", data = M.config_yaml(cc) } end
-    if cc.actions ~= nil then files[#files + 1] = { name = "actions.yaml", data = M.actions_yaml(cc) } end
+    -- `config:` or `actions:` with nothing under it (null) is none, as for metadata.check
+    if is_map(cc.config) then files[#files + 1] = { name = "config.yaml", data = M.config_yaml(cc) } end
+    if is_map(cc.actions) then files[#files + 1] = { name = "actions.yaml", data = M.actions_yaml(cc) } end
     return files
   end)
   if not ok then return nil, { ccpath .. ": " .. tostring(gen) } end

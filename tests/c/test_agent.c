@@ -584,25 +584,23 @@ TEST(two_transports_are_independent)
 
 static void write_script(const char *dir, const char *name, const char *body)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    fprintf(f, "#!/bin/sh\n%s\n", body);
-    fclose(f);
-    chmod(path, 0755);
+    char path[PATH_MAX], text[512];
+    pathf(path, "%s/%s", dir, name);
+    snprintf(text, sizeof text, "#!/bin/sh\n%s\n", body);
+    if (write_text(path, text, 0755) != 0)
+        abort();
 }
 
 TEST(against_go_fake_agent)
 {
-    const char *b = getenv("B");
-    char bin[512];
-    snprintf(bin, sizeof bin, "%s/fake-agent", b ? b : "build");
+    char bin[PATH_MAX];
+    pathf(bin, "%s/fake-agent", build_dir());
     if (access(bin, X_OK) != 0) {
         printf("(skipping the Go fake agent: %s not built)\n", bin);
         return;
     }
-    char dir[] = "/tmp/dispatch-fake-XXXXXX";
-    if (mkdtemp(dir) == NULL)
+    char dir[PATH_MAX];
+    if (make_tmpdir(dir, sizeof dir, "test_agent") != 0)
         abort();
     write_script(dir, "is-leader", "echo True");
     write_script(dir, "relation-set", "printf 'stdin=['; cat; printf ']'; echo oops >&2; exit 3");
@@ -653,12 +651,7 @@ TEST(against_go_fake_agent)
     int status;
     waitpid(pid, &status, 0);
     close(pfd[0]);
-    char path[300];
-    snprintf(path, sizeof path, "%s/is-leader", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/relation-set", dir);
-    unlink(path);
-    rmdir(dir);
+    remove_tree(dir);
 }
 
 int main(void)

@@ -3,7 +3,6 @@
  * (whatever the umask), owner, replacement of an existing file, and
  * failures that leave the path untouched, no temporary file and no fd.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,34 +19,6 @@
 #include "testutil.h"
 
 #define MiB (1024 * 1024)
-
-/* Names in dir other than . and .., as one sorted "a b c" string. */
-static void list_dir(const char *dir, char *out, size_t size)
-{
-    struct dirent **names = NULL;
-    int n = scandir(dir, &names, NULL, alphasort);
-    out[0] = '\0';
-    size_t used = 0;
-    for (int i = 0; i < n; i++) {
-        const char *name = names[i]->d_name;
-        if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
-            int w = snprintf(out + used, size - used, "%s%s", used ? " " : "", name);
-            if (w > 0 && (size_t)w < size - used)
-                used += (size_t)w;
-        }
-        free(names[i]);
-    }
-    free(names);
-}
-
-static int content_is(const char *path, const char *want, size_t want_len)
-{
-    size_t n = 0;
-    char *got = read_file(path, &n);
-    int same = got != NULL && n == want_len && memcmp(got, want, n) == 0;
-    free(got);
-    return same;
-}
 
 static unsigned mode_of(const char *path)
 {

@@ -22,7 +22,7 @@ static void put(const char *rel, const char *text, mode_t mode)
 {
     char path[PATH_MAX];
     pathf(path, "%s/%s", dir, rel);
-    CHECK(write_file(path, text, strlen(text), mode) == 0);
+    CHECK(write_text(path, text, mode) == 0);
     chmod(path, mode);
 }
 

@@ -21,13 +21,6 @@
 #include "spawn_capture.h"
 #include "testutil.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -38,7 +31,7 @@ static void sleep_ms(int ms)
 /* The pid written (with a newline) to path, waiting up to secs; 0 if none. */
 static pid_t wait_pidfile(const char *path, double secs)
 {
-    double end = now() + secs;
+    double end = seconds_now() + secs;
     do {
         size_t len = 0;
         char *text = read_file(path, &len);
@@ -49,7 +42,7 @@ static pid_t wait_pidfile(const char *path, double secs)
         }
         free(text);
         sleep_ms(10);
-    } while (now() < end);
+    } while (seconds_now() < end);
     return 0;
 }
 
@@ -57,14 +50,14 @@ static pid_t wait_pidfile(const char *path, double secs)
  * and -1 is returned. */
 static int wait_deadline(pid_t pid, int *status, double secs)
 {
-    double end = now() + secs;
+    double end = seconds_now() + secs;
     for (;;) {
         pid_t r = waitpid(pid, status, WNOHANG);
         if (r == pid)
             return 0;
         if (r < 0 && errno != EINTR)
             return -1;
-        if (now() >= end) {
+        if (seconds_now() >= end) {
             kill(pid, SIGKILL);
             waitpid(pid, status, 0);
             return -1;
@@ -77,11 +70,11 @@ static int wait_deadline(pid_t pid, int *status, double secs)
  * parent dies unreaped it may be a zombie for a moment. */
 static int gone(pid_t pid, double secs)
 {
-    double end = now() + secs;
+    double end = seconds_now() + secs;
     for (;;) {
         if (kill(pid, 0) != 0 && errno == ESRCH)
             return 1;
-        if (now() >= end)
+        if (seconds_now() >= end)
             return 0;
         sleep_ms(10);
     }
@@ -153,11 +146,11 @@ static double stop_scenario(int sig, int stubborn, int timed)
     sleep_ms(200);
     CHECK(exists(dir));
 
-    double t0 = now();
+    double t0 = seconds_now();
     CHECK_EQ_INT(kill(pid, sig), 0);
     int status = 0;
     CHECK_EQ_INT(wait_deadline(pid, &status, 10), 0);
-    double took = now() - t0;
+    double took = seconds_now() - t0;
     if (!WIFSIGNALED(status))
         fprintf(stderr, "  child exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     CHECK(WIFSIGNALED(status));

@@ -658,19 +658,6 @@ TEST(thousand_runs_leave_nothing_behind)
 /* ------------------------------------------------------------ spawn_run:
  * working directory, environment and PATH, timeout */
 
-/* Wall-clock seconds (<sys/time.h> is what this file already includes). */
-static double seconds_now(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
-
-static int write_text(const char *path, const char *text, mode_t mode)
-{
-    return write_file(path, text, strlen(text), mode);
-}
-
 /* The process group of the process whose /proc stat text this is. */
 static long stat_pgrp(const char *stat)
 {

@@ -233,27 +233,8 @@ static void ground_make(struct ground *g)
     pathf(g->outside, "%s/outside/sentinel", g->root);
     pathf(g->zip, "%s/in.zip", g->root);
     if (mkdir(g->dest, 0700) != 0 || mkdir(dir, 0755) != 0 ||
-        write_file(g->outside, SENTINEL, strlen(SENTINEL), 0644) != 0)
+        write_text(g->outside, SENTINEL, 0644) != 0)
         abort();
-}
-
-/* Names in dir other than . and .., as one sorted "a b c" string. */
-static void list_dir(const char *dir, char *out, size_t size)
-{
-    struct dirent **names = NULL;
-    int n = scandir(dir, &names, NULL, alphasort);
-    out[0] = '\0';
-    size_t used = 0;
-    for (int i = 0; i < n; i++) {
-        const char *name = names[i]->d_name;
-        if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
-            int w = snprintf(out + used, size - used, "%s%s", used ? " " : "", name);
-            if (w > 0 && (size_t)w < size - used)
-                used += (size_t)w;
-        }
-        free(names[i]);
-    }
-    free(names);
 }
 
 /* Whether root holds nothing but dest, outside/sentinel (unchanged) and
@@ -347,15 +328,12 @@ static void tree(const char *dir, char *out, size_t size)
     tree_at(dir, "", out, size, &used);
 }
 
+/* Whether dir/rel holds exactly want_len bytes of want. */
 static int file_is(const char *dir, const char *rel, const void *want, size_t want_len)
 {
     char path[PATH_MAX];
     pathf(path, "%s/%s", dir, rel);
-    size_t n = 0;
-    char *got = read_file(path, &n);
-    int same = got != NULL && n == want_len && memcmp(got, want, n) == 0;
-    free(got);
-    return same;
+    return content_is(path, want, want_len);
 }
 
 static int write_zip(const struct ground *g, const struct zip *z)
@@ -1241,12 +1219,6 @@ static int run_in(const char *dir, const char *const argv[], outcome *out)
     else
         outcome_free(&o);
     return ok ? 0 : -1;
-}
-
-static const char *build_dir(void)
-{
-    const char *b = getenv("B");
-    return b && *b ? b : "build";
 }
 
 /* The template charm, packed by tools/pack.lua as `make charm` packs it

@@ -242,6 +242,23 @@ for i in zipfile.ZipFile(sys.argv[1]).infolist():
                 hookenv.argvs())
   end)
 
+  it("runs under a stock lua5.4 from any directory: the framework's Lua found next to it, juju.so not needed",
+    function()
+      local trap = 'package.preload.juju = function() io.stderr:write("juju required\\n"); error("no juju.so") end'
+      edit_cc(charm, function(cc) cc.requires.database = lyaml.null end)
+      local r = hookenv.run({ "-e", trap, PACK, "--charm", charm, "--dispatch", dispatch, "--out", out },
+                            { program = "lua5.4", cwd = tmp })
+      assert.equal(1, r.code)
+      assert.matches(charm .. "/charmcraft.yaml: requires.database: has no interface:\n", r.stderr, 1, true)
+      assert.not_matches("juju required", r.stderr, 1, true)
+      edit_cc(charm, function(cc) cc.requires.database = { interface = "postgresql_client" } end)
+      r = hookenv.run({ "-e", trap, PACK, "--charm", charm, "--dispatch", dispatch, "--out", out },
+                      { program = "lua5.4", cwd = tmp })
+      assert.equal("", r.stderr)
+      assert.equal(0, r.code)
+      assert.truthy(zip.read_file(out).by_name["metadata.yaml"])
+    end)
+
   it("--out-dir writes DIR/<name>.charm", function()
     local r = pack({ "--charm", charm, "--dispatch", dispatch, "--out-dir", tmp })
     assert.equal(0, r.code, r.stderr)
@@ -363,7 +380,7 @@ for i in zipfile.ZipFile(sys.argv[1]).infolist():
         "config.options.ratio.default: the int 1 is not of type float (Juju reads 1 as an int: write 1.0)",
         'config.options.verbose.default: "false" is not of type boolean',
         "config.options.greeting.default: the int 42 is not of type string",
-        'config.options.api-key.default: "hunter2" is not of type secret (a secret default is a secret: URI)',
+        'config.options.api-key.default: "hunter2" is not of type secret (a secret is a secret: URI)',
       })
     end)
 
@@ -395,7 +412,7 @@ for i in zipfile.ZipFile(sys.argv[1]).infolist():
               'requires.juju-info: Juju refuses this endpoint name: the "juju-" prefix is reserved')
       refuses(function(cc) cc.provides.status = "juju-status"; cc.peers.ring = { interface = "juju" } end,
               { 'provides.status: Juju refuses this interface for provides: the "juju-" prefix is reserved',
-                'peers.ring: Juju refuses this interface for peers: "juju" is reserved' })
+                'peers.ring.interface: Juju refuses this interface for peers: "juju" is reserved' })
     end)
 
     it("a subordinate may require juju-info with container scope (Juju allows it)", function()
@@ -406,6 +423,26 @@ for i in zipfile.ZipFile(sys.argv[1]).infolist():
       local meta = yaml_entry(pack_ok(), "metadata.yaml")
       assert.same({ interface = "juju-info", scope = "container" }, meta.requires["juju-info"])
       assert.is_true(meta.subordinate)
+    end)
+
+    it("storage, resources and containers as Juju checks them (juju.testing.metadata's rules)", function()
+      refuses(function(cc)
+        cc.storage.data.type = "tmpfs"
+        cc.resources = { image = { type = "oci-image" }, blob = { type = "file" } }
+        cc.containers = { app = { resource = "blob" } }
+      end, {
+        'storage.data.type: must be filesystem or block (got "tmpfs")',
+        "resources.blob: a file resource needs filename:",
+        'containers.app.resource: the resource "blob" is not an oci-image',
+      })
+    end)
+
+    it("a summary that is not a string, a blank description, parts not a mapping", function()
+      refuses(function(cc) cc.summary = 7; cc.description = "  "; cc.parts = { "charm" } end, {
+        "summary: must be a string (got the int 7)",
+        "description: must be a non-empty string",
+        "parts: must be a mapping of part names (got a list)",
+      })
     end)
 
     it("unknown top-level keys", function()
@@ -496,21 +533,6 @@ describe_once("tools/pack.lua as a module #integration", function()
     assert.equal(0, a.by_name["x"].flags)
     assert.equal("hi\n", a.by_name["d/h\xc3\xa9llo.txt"].data)
     assert.equal("", a.comment)
-  end)
-
-  it("valid_charm_name and valid_action_name follow Juju's rules", function()
-    for _, ok in ipairs { "a", "hello-lua", "a1", "x-1a", "pg14" } do
-      assert.is_true(pack_mod.valid_charm_name(ok), ok)
-    end
-    for _, bad in ipairs { "", "1a", "a-", "-a", "a--b", "a-1", "A", "a_b" } do
-      assert.is_false(pack_mod.valid_charm_name(bad), bad)
-    end
-    for _, ok in ipairs { "a", "1", "greet", "back-up", "x2" } do
-      assert.is_true(pack_mod.valid_action_name(ok), ok)
-    end
-    for _, bad in ipairs { "", "-a", "a-", "A", "a_b", "a b" } do
-      assert.is_false(pack_mod.valid_action_name(bad), bad)
-    end
   end)
 end)
 

@@ -94,6 +94,16 @@ describe("juju.testing.metadata #unit", function()
       assert.equal(12, select(2, err:gsub("\n", "")) + 1, err)
     end)
 
+    it("an endpoint with nothing under it has no interface; a reserved short-form interface is named at the endpoint",
+      function()
+        local err = problems(cc { requires = { db = NULL }, provides = { status = "juju-status", empty = "" } })
+        assert.matches("metadata: requires.db: has no interface:", err, 1, true)
+        assert.matches('metadata: provides.status: Juju refuses this interface for provides: '
+          .. 'the "juju-" prefix is reserved', err, 1, true)
+        assert.matches('metadata: provides.empty: must be a non-empty string (got "")', err, 1, true)
+        assert.equal(3, select(2, err:gsub("\n", "")) + 1, err)
+      end)
+
     it("a subordinate without a container-scoped requires; a juju-* requires of a principal", function()
       assert.matches('metadata: subordinate: a subordinate charm needs a "requires" endpoint with scope: container',
         problems(cc { subordinate = true, requires = { db = "pgsql" } }), 1, true)
@@ -347,6 +357,25 @@ describe("juju.testing.metadata #unit", function()
         problems(cc { series = { "jammy" } }), 1, true)
     end)
 
+    it("the keys checked but not kept: documentation, charm-user, links, devices, terms", function()
+      local meta = metadata.from_table(cc { documentation = "https://x.invalid", ["charm-user"] = "non-root",
+                                            links = { source = "https://x.invalid" }, devices = {},
+                                            terms = { "t-1" } })
+      assert.is_nil(meta.links)
+      local err = problems(cc { documentation = 1, ["charm-user"] = true, links = { "x" }, devices = "gpu",
+                                terms = { "ok", 2 } })
+      for _, want in ipairs {
+        "metadata: documentation: must be a string (got the int 1)",
+        "metadata: charm-user: must be a string (got the boolean true)",
+        "metadata: links: must be a mapping of names (got a list)",
+        'metadata: devices: must be a mapping of names (got "gpu")',
+        "metadata: terms.2: must be a string (got the int 2)",
+      } do
+        assert.matches(want, err, 1, true)
+      end
+      assert.matches('metadata: terms: must be a list (got "t")', problems(cc { terms = "t" }), 1, true)
+    end)
+
     it("raises at the caller's line", function()
       local ok, err = pcall(function() metadata.from_table { name = 7 } end)
       assert.is_false(ok)
@@ -366,6 +395,51 @@ describe("juju.testing.metadata #unit", function()
       local meta = metadata.from_table(t)
       meta.actions.greet.params.name.enum[1] = "changed"
       assert.equal("a", params.name.enum[1])
+    end)
+  end)
+
+  describe("check", function()
+    it("every problem as a list of `key.path: message`, without raising, and what could be read", function()
+      local problems_, meta = metadata.check(cc {
+        provides = { web = "http" },
+        config = { options = { port = { type = "int", default = "80" } } },
+        actions = { Bad = {} },
+      })
+      assert.same({
+        'config.options.port.default: "80" is not of type int (quoted, so a string)',
+        "actions.Bad: Juju refuses this action name: lower-case letters, digits and '-', "
+          .. "starting and ending with a letter or digit",
+      }, problems_)
+      assert.equal("my-charm", meta.name)
+      assert.equal("http", meta.endpoints.web.interface)
+    end)
+
+    it("an empty list when all is well; the packing keys are known", function()
+      local problems_, meta = metadata.check(cc { type = "charm", base = "ubuntu@24.04", platforms = { amd64 = NULL },
+                                                  parts = {} })
+      assert.same({}, problems_)
+      assert.equal("my-charm", meta.name)
+    end)
+
+    it("not a table: the top", function()
+      assert.same({ "(top): must be a mapping of keys (name:, summary:, ...) (got null)" }, (metadata.check(nil)))
+    end)
+  end)
+
+  describe("valid_charm_name and valid_action_name", function()
+    it("follow Juju's rules", function()
+      for _, ok in ipairs { "a", "hello-lua", "a1", "x-1a", "pg14" } do
+        assert.is_true(metadata.valid_charm_name(ok), ok)
+      end
+      for _, bad in ipairs { "", "1a", "a-", "-a", "a--b", "a-1", "A", "a_b", 7 } do
+        assert.is_false(metadata.valid_charm_name(bad), bad)
+      end
+      for _, ok in ipairs { "a", "1", "greet", "back-up", "x2", "2fa" } do
+        assert.is_true(metadata.valid_action_name(ok), ok)
+      end
+      for _, bad in ipairs { "", "-a", "a-", "A", "a_b", "a b", 7 } do
+        assert.is_false(metadata.valid_action_name(bad), bad)
+      end
     end)
   end)
 

@@ -6,6 +6,7 @@
 local charm = require "juju.charm"
 local juju = require "juju"
 local testing = require "juju.testing"
+local runs = require "helpers.runs"
 local on = testing.on
 
 local META = {
@@ -42,13 +43,7 @@ local function run(handler, state, event, opts)
 end
 
 --- The argv of a run's hook commands named name, as strings.
-local function argv(r, name)
-  local out = {}
-  for _, c in ipairs(r.commands) do
-    if c.argv[1] == name then out[#out + 1] = table.concat(c.argv, " ") end
-  end
-  return out
-end
+local argv = runs.lines
 
 describe("juju.testing secrets: owners #unit", function()
   it("an app-owned secret: the leader reads it, and secret-ids and secret-info-get list it", function()

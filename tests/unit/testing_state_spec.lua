@@ -7,6 +7,7 @@
 local charm = require "juju.charm"
 local juju = require "juju"
 local testing = require "juju.testing"
+local runs = require "helpers.runs"
 local on = testing.on
 
 local META = {
@@ -55,13 +56,7 @@ local function run_failing(handler, state, event, meta)
 end
 
 --- The argv of a run's hook commands named name, as strings.
-local function argv(r, name)
-  local out = {}
-  for _, c in ipairs(r.commands) do
-    if c.argv[1] == name then out[#out + 1] = table.concat(c.argv, " ") end
-  end
-  return out
-end
+local argv = runs.lines
 
 describe("juju.testing state: config #unit", function()
   it("the metadata's defaults fill what the state does not give, in and out", function()
@@ -200,14 +195,14 @@ describe("juju.testing state: deferred #unit", function()
 
   it("a deferred event deferred again stays, once", function()
     local c = charm.new()
-    local runs = 0
-    c:on("config-changed", function(e) runs = runs + 1; e:defer() end)
+    local handled = 0
+    c:on("config-changed", function(e) handled = handled + 1; e:defer() end)
     c:on("update-status", function() end)
     local ctx = testing.context{ charm = c, metadata = META }
     local s = ctx:run(on.config_changed(), {})
     s = ctx:run(on.update_status(), s)
     s = ctx:run(on.update_status(), s)
-    assert.equal(3, runs)
+    assert.equal(3, handled)
     assert.same({ { event = "config-changed", env = {} } }, s.deferred)
   end)
 end)

@@ -11,6 +11,7 @@
 -- @module juju.testing.consistency
 
 local event_mod = require "juju.event"
+local events = require "juju.testing.events"
 local json = require("juju").json
 
 local M = {}
@@ -407,11 +408,7 @@ end
 
 -- ------------------------------------------------------------ event
 
-local function find(list, id)
-  for _, x in ipairs(list or {}) do
-    if x.id == id then return x end
-  end
-end
+local find = events.find
 
 local function bare(id) return type(id) == "string" and id:match("([0-9a-v]+)$") or nil end
 

@@ -323,12 +323,16 @@ end
 
 -- ------------------------------------------------------------ environment
 
-local function find(list, id)
+--- The entry of a state's list (relations, storage, ...) with the given id.
+-- @tparam ?table list
+-- @param id
+-- @treturn ?table the entry, or nil
+function M.find(list, id)
   for _, x in ipairs(list or {}) do
     if x.id == id then return x end
   end
 end
-M.find = find
+local find = M.find
 
 --- The series Juju 3.6 names beside `JUJU_TARGET_BASE` (`GetSeriesFromBase`).
 M.SERIES = {

@@ -13,9 +13,9 @@
 -- carries), or from the older `metadata.yaml`, `config.yaml` and
 -- `actions.yaml`; @{from_table} takes the same as a Lua table, for metadata
 -- given inline in a test. What is read is checked the way Juju and
--- charmcraft check it (and `tools/pack.lua`, which packs the same files):
--- a mistake raises an error naming the file and the key, every mistake
--- found on a line of its own:
+-- charmcraft check it (`tools/pack.lua` checks a charm with @{check}
+-- before packing it): a mistake raises an error naming the file and the
+-- key, every mistake found on a line of its own:
 --
 --     charmcraft.yaml: config.options.port.type: the int 7 is not a type Juju knows (...)
 --
@@ -52,94 +52,35 @@
 -- * `assumes`: the list as written (strings, and `{["any-of"] = {...}}`
 --   or `{["all-of"] = {...}}` tables), empty when there is none.
 --
--- Not kept (read and left alone): the packing keys of charmcraft.yaml
--- (`type`, `base`, `platforms`, `parts`, ...), `devices`, `terms`,
--- `links`, `charm-user` and the old metadata.yaml's `series`, `tags` and
--- the like. Juju's implicit `juju-info` endpoint is not listed.
+-- Not kept: the packing keys of charmcraft.yaml (`type`, `base`,
+-- `platforms`, `parts`, ...: known, left to tools/pack.lua), `devices`,
+-- `terms`, `links`, `documentation`, `charm-user` (checked for their
+-- shape: a mapping, a list of strings, strings) and the old
+-- metadata.yaml's `series`, `tags` and the like. Juju's implicit
+-- `juju-info` endpoint is not listed.
 -- @module juju.testing.metadata
 
 local check = require "juju.private.check"
-local functional = require "lyaml.functional"
+local values = require "juju.private.values"
 
 local M = {}
 
-local type, pairs, ipairs, tostring, error, select = type, pairs, ipairs, tostring, error, select
+local type, pairs, ipairs, tostring, error = type, pairs, ipairs, tostring, error
 local math_type, concat, sort, format = math.type, table.concat, table.sort, string.format
 
--- ------------------------------------------------------------ values
-
--- juju.json's null, looked up when first needed.
-local json_null
-local function is_null(v)
-  if functional.isnull(v) then return true end
-  if json_null == nil then json_null = require("juju").json.null end
-  return v == json_null
-end
-
---- A non-empty array (keys 1..n).
-local function is_seq(v)
-  if type(v) ~= "table" or is_null(v) then return false end
-  local n = #v
-  if n == 0 then return false end
-  for k in pairs(v) do
-    if math_type(k) ~= "integer" or k < 1 or k > n then return false end
-  end
-  return true
-end
-
---- A mapping (an empty table counts: YAML's {} and [] load alike).
-local function is_map(v)
-  return type(v) == "table" and not is_null(v) and not is_seq(v)
-end
-
---- A list: a sequence or an empty table.
-local function is_list(v)
-  return type(v) == "table" and not is_null(v) and (next(v) == nil or is_seq(v))
-end
-
---- A deep copy; null values stay the same value.
-local function copy(v)
-  if type(v) ~= "table" or is_null(v) then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = copy(x) end
-  return out
-end
-
---- A value as the messages show it.
-local function show(v)
-  if v == nil or is_null(v) then return "null" end
-  if type(v) == "string" then return format("%q", v) end
-  if type(v) == "table" then
-    if next(v) == nil then return "an empty table" end
-    return is_seq(v) and "a list" or "a mapping"
-  end
-  if math_type(v) == "integer" then return "the int " .. v end
-  if math_type(v) == "float" then return "the float " .. tostring(v) end
-  return format("the %s %s", type(v), tostring(v))
-end
-
---- The keys of a table, sorted (as text when their types differ).
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  sort(keys, function(a, b)
-    if type(a) == type(b) and (type(a) == "string" or type(a) == "number") then return a < b end
-    return tostring(a) < tostring(b)
-  end)
-  return keys
-end
-
---- Join a key path: `config.options.port`.
-local function keypath(...)
-  local parts = {}
-  for i = 1, select("#", ...) do parts[#parts + 1] = tostring((select(i, ...))) end
-  return concat(parts, ".")
-end
+local is_null, is_seq, is_map, is_list = values.is_null, values.is_seq, values.is_map, values.is_list
+local copy, show, sorted_keys, keypath = values.copy, values.show, values.sorted_keys, values.keypath
 
 -- ------------------------------------------------------------ names
 
---- Charm names Juju accepts: `^[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*$`.
-local function valid_charm_name(name)
+--- Whether a charm name is one Juju accepts:
+-- `^[a-z][a-z0-9]*(-[a-z0-9]*[a-z][a-z0-9]*)*$` (lower-case letters and
+-- digits in words joined by `-`, starting with a letter; every word after
+-- the first holds a letter).
+-- @param name
+-- @treturn boolean
+-- @usage assert(metadata.valid_charm_name("hello-lua") and not metadata.valid_charm_name("a-1"))
+function M.valid_charm_name(name)
   if type(name) ~= "string" or not name:match("^[a-z][a-z0-9-]*$") or name:find("%-%-") or name:sub(-1) == "-" then
     return false
   end
@@ -150,6 +91,7 @@ local function valid_charm_name(name)
   end
   return true
 end
+local valid_charm_name = M.valid_charm_name
 
 --- Endpoint, extra-binding, storage, container and resource names:
 -- lower-case words of letters and digits joined by `-` or `_`, starting
@@ -159,11 +101,16 @@ local function valid_name(name)
   return not name:find("[_-][_-]") and not name:find("[_-]$")
 end
 
---- Action names Juju accepts: `^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`.
-local function valid_action_name(name)
+--- Whether an action name is one Juju accepts:
+-- `^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`.
+-- @param name
+-- @treturn boolean
+-- @usage assert(metadata.valid_action_name("back-up") and not metadata.valid_action_name("back_up"))
+function M.valid_action_name(name)
   return type(name) == "string" and name:match("^[a-z0-9-]+$") ~= nil
     and name:sub(1, 1) ~= "-" and name:sub(-1) ~= "-"
 end
+local valid_action_name = M.valid_action_name
 
 --- Config option names: non-empty, printable, no spaces.
 local function valid_option_name(name)
@@ -378,14 +325,24 @@ local function section(t, key, fail)
   return v
 end
 
---- The keys of charmcraft.yaml (as tools/pack.lua knows them).
-local CHARMCRAFT_KEYS = {}
+--- The keys of charmcraft.yaml that are the charm's metadata, in the
+-- order metadata.yaml has them (charmcraft's `CHARM_METADATA_KEYS`, and
+-- `charm-user`): what tools/pack.lua writes into metadata.yaml.
+-- @table METADATA_KEYS
+M.METADATA_KEYS = {
+  "name", "title", "summary", "description", "documentation", "links",
+  "assumes", "subordinate", "requires", "provides", "peers", "extra-bindings",
+  "storage", "devices", "resources", "containers", "terms", "charm-user",
+}
+
+--- The keys of charmcraft.yaml: the metadata, config and actions, and
+-- the keys about building and packing the charm (checked by
+-- tools/pack.lua, left alone here).
+local CHARMCRAFT_KEYS = { config = true, actions = true }
+for _, k in ipairs(M.METADATA_KEYS) do CHARMCRAFT_KEYS[k] = true end
 for _, k in ipairs {
-  "type", "base", "build-base", "bases", "platforms", "parts", "config", "actions", "charmhub",
-  "charm-libs", "analysis", "extensions",
-  "name", "title", "summary", "description", "documentation", "links", "assumes", "subordinate",
-  "requires", "provides", "peers", "extra-bindings", "storage", "devices", "resources",
-  "containers", "terms", "charm-user",
+  "type", "base", "build-base", "bases", "platforms", "parts", "charmhub", "charm-libs", "analysis",
+  "extensions",
 } do CHARMCRAFT_KEYS[k] = true end
 
 --- Keys only the older metadata.yaml has (Juju reads them, charmcraft.yaml
@@ -405,6 +362,9 @@ local function check_endpoints(t, meta, fail)
     local rels = section(t, role, fail)
     for _, name in ipairs(sorted_keys(rels)) do
       local r, at = rels[name], keypath(role, name)
+      if is_null(r) then r = {} end -- `db:` with nothing under it: no interface
+      -- where the interface is written: `web: http`, or under interface:
+      local iat = type(r) == "string" and at or at .. ".interface"
       local ep = { role = role, scope = "global", optional = false }
       if not valid_name(name) then
         fail(at, "not an endpoint name Juju accepts (%s)", NAME_RULE)
@@ -441,9 +401,9 @@ local function check_endpoints(t, meta, fail)
       elseif ep.interface == nil or is_null(ep.interface) then
         fail(at, "has no interface:")
       elseif type(ep.interface) ~= "string" or ep.interface == "" then
-        fail(at .. ".interface", "must be a non-empty string (got %s)", show(ep.interface))
+        fail(iat, "must be a non-empty string (got %s)", show(ep.interface))
       elseif role ~= "requires" and reserved(meta.name, ep.interface) then
-        fail(at .. ".interface", "Juju refuses this interface for %s: %s", role, reserved(meta.name, ep.interface))
+        fail(iat, "Juju refuses this interface for %s: %s", role, reserved(meta.name, ep.interface))
       end
       -- a subordinate's container-scoped requires may use juju-* (juju-info)
       local exempt = meta.subordinate and role == "requires" and ep.scope == "container"
@@ -530,7 +490,7 @@ local function check_config(t, meta, fail)
         local d = o.default
         if d ~= nil and not is_null(d) then
           local hint = config_type_problem(o.type, d)
-          -- a float's default is written as a float (tools/pack.lua: Juju reads 8 as an int)
+          -- a float's default is written as a float (in config.yaml Juju reads 8 as an int)
           if hint == nil and o.type == "float" and math_type(d) == "integer" then
             hint = (" (Juju reads %d as an int: write %d.0)"):format(d, d)
           end
@@ -919,6 +879,20 @@ local function normalize(t, legacy_ok)
   meta.summary = opt_string(t, "summary", nil, fail)
   meta.description = opt_string(t, "description", nil, fail)
   meta.subordinate = opt_bool(t, "subordinate", nil, fail)
+  -- checked, not kept
+  opt_string(t, "documentation", nil, fail)
+  opt_string(t, "charm-user", nil, fail)
+  section(t, "links", fail)
+  section(t, "devices", fail)
+  if t.terms ~= nil and not is_null(t.terms) then
+    if not is_list(t.terms) then
+      fail("terms", "must be a list (got %s)", show(t.terms))
+    else
+      for i, term in ipairs(t.terms) do
+        if type(term) ~= "string" then fail(keypath("terms", i), "must be a string (got %s)", show(term)) end
+      end
+    end
+  end
   if t.assumes ~= nil and not is_null(t.assumes) then
     if not is_list(t.assumes) then
       fail("assumes", "must be a list (got %s)", show(t.assumes))
@@ -934,6 +908,15 @@ local function normalize(t, legacy_ok)
   check_resources(t, meta, fail)
   check_containers(t, meta, fail)
   return meta, errs
+end
+
+--- Every problem as `path: msg` (or msg alone for an empty path).
+local function problem_lines(errs)
+  local lines = {}
+  for i, e in ipairs(errs) do
+    lines[i] = e.path == "" and e.msg or (e.path .. ": " .. e.msg)
+  end
+  return lines
 end
 
 --- The problems as one message: `source: path: msg` per line.
@@ -969,6 +952,27 @@ function M.from_table(t)
     error(message(function(path) return "metadata", path end, errs), 2)
   end
   return meta
+end
+
+--- Check a table shaped like charmcraft.yaml without raising: every
+-- problem @{from_table} would raise for, as a list, and the metadata
+-- normalized as far as it could be. For a tool that reports the problems
+-- its own way: `tools/pack.lua` checks a charm's metadata, config and
+-- actions with this (and the keys about packing itself), naming
+-- charmcraft.yaml on each line.
+-- @tparam table t the keys of charmcraft.yaml, as lyaml loads them (the
+--   packing keys, `type`, `base`, `platforms`, `parts`..., are known and
+--   left alone)
+-- @treturn {string,...} the problems, each `key.path: what is wrong`, in
+--   the order found; empty when there are none
+-- @treturn Metadata the normalized metadata (see the module's
+--   description); where there are problems, what could be read
+-- @usage
+-- local problems = metadata.check(lyaml.load(text))
+-- for _, p in ipairs(problems) do print("charmcraft.yaml: " .. p) end
+function M.check(t)
+  local meta, errs = normalize(t)
+  return problem_lines(errs), meta
 end
 
 --- Read a whole file: its text, or nil when it does not exist (any other
