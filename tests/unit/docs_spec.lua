@@ -105,7 +105,7 @@ end
 
 -- Functions that are not hook commands (every other function says what it runs).
 local HELPERS = {
-  parse_rfc3339 = true, set_runner = true, transport = true, getenv = true, set_env = true,
+  parse_rfc3339 = true, set_runner = true, transport = true, getenv = true, set_env = true, trace = true,
 }
 
 -- Hook commands whose names are not the function's with '-' for '_'.
