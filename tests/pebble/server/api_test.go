@@ -641,3 +641,9 @@ func TestRequestLog(t *testing.T) {
 		}
 	}
 }
+
+func decodeTestEnvelope(resp *http.Response) (map[string]any, error) {
+	var env map[string]any
+	err := json.NewDecoder(resp.Body).Decode(&env)
+	return env, err
+}

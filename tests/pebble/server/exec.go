@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -497,16 +496,4 @@ func (e *execTask) readControl(conn *websocket.Conn) {
 		}
 		e.mu.Unlock()
 	}
-}
-
-// execIDs lists exec tasks waiting or running (for tests).
-func (s *Server) execIDs() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var ids []string
-	for id := range s.execs {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
 }

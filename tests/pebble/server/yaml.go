@@ -129,9 +129,9 @@ func (p *yamlParser) parseNode(indent int) (any, error) {
 	return p.parseInline(l, strings.TrimSpace(stripComment(l.text)), indent)
 }
 
+// isSeqItem: "-" alone or followed by a blank ("-1" is a scalar).
 func isSeqItem(text string) bool {
-	return text == "-" || strings.HasPrefix(text, "- ") || strings.HasPrefix(text, "-\t") ||
-		strings.HasPrefix(stripComment(text), "-") && strings.TrimSpace(stripComment(text)) == "-"
+	return strings.TrimRight(text, " \t") == "-" || strings.HasPrefix(text, "- ") || strings.HasPrefix(text, "-\t")
 }
 
 func (p *yamlParser) parseSeq(indent int) (any, error) {
