@@ -247,6 +247,8 @@ services:
 		{map[string]any{"action": "replan", "services": []string{"web"}}, "replan accepts no service names"},
 		{map[string]any{"action": "start", "services": []string{"nope"}}, `service "nope" does not exist`},
 		{map[string]any{"action": "dance", "services": []string{"web"}}, `invalid action "dance"`},
+		// Debian's lua-cjson encodes an empty table as {}: refused, as by Pebble.
+		{map[string]any{"action": "replan", "services": map[string]any{}}, "cannot decode request body"},
 	} {
 		_, err := f.c.Do("POST", "/v1/services", c.body)
 		apiError(t, err, 400, c.msg)
@@ -583,6 +585,7 @@ type logLine struct {
 	Parts   []PartRecord
 	Status  int
 	Hostile string
+	WS      string
 }
 
 func readLog(t *testing.T, path string) []logLine {

@@ -72,7 +72,10 @@
 //	                        body (JSON bodies up to 64 KiB) or body_text, body_len,
 //	                        parts (multipart: name, filename, content_type, len, json
 //	                        of the "request" part), status (0: hostile or dropped),
-//	                        hostile. Written before the reply leaves.
+//	                        hostile. Written before the reply leaves. Messages a
+//	                        client sends on an exec websocket are records too:
+//	                        method "WS", the websocket's path and connection,
+//	                        "ws":"binary" (body_len) or "ws":"text" (body).
 //	-version V              system-info version (default 1.26.0)
 //	-boot-id ID             system-info boot-id (default random)
 //	-change-delay DUR       every service change stays Doing this long

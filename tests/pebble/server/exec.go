@@ -62,7 +62,8 @@ type execTask struct {
 
 	mu      sync.Mutex
 	conns   map[string]*websocket.Conn
-	ioReady chan struct{} // closed when stdio (and stderr) are connected
+	connIDs map[string]uint64 // the HTTP connection each websocket came on (for the log)
+	ioReady chan struct{}     // closed when stdio (and stderr) are connected
 	aborted chan struct{}
 	abortMu sync.Once
 	cmd     *exec.Cmd
@@ -142,7 +143,8 @@ func (s *Server) postExec(r *http.Request) *response {
 
 	e := &execTask{
 		s: s, path: exe, argv: req.Command, dir: hostDir, timeout: timeout, split: req.SplitStderr,
-		conns: map[string]*websocket.Conn{}, ioReady: make(chan struct{}), aborted: make(chan struct{}),
+		conns: map[string]*websocket.Conn{}, connIDs: map[string]uint64{},
+		ioReady: make(chan struct{}), aborted: make(chan struct{}),
 		connectTimeout: s.cfg.WSConnectTimeout,
 	}
 	procEnv := map[string]string{"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"), "USER": os.Getenv("USER")}
@@ -231,6 +233,9 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request, taskID, 
 		return nil
 	}
 	e.conns[name] = conn
+	if info, ok := r.Context().Value(connKey{}).(*connInfo); ok {
+		e.connIDs[name] = info.id
+	}
 	if e.conns["stdio"] != nil && (!e.split || e.conns["stderr"] != nil) {
 		select {
 		case <-e.ioReady:
@@ -351,7 +356,7 @@ func (e *execTask) run() {
 	if control != nil {
 		go e.readControl(control)
 	}
-	go readStdin(stdio, stdin)
+	go e.readStdin(stdio, stdin)
 
 	var timedOut atomic.Bool
 	var timer *time.Timer
@@ -433,7 +438,7 @@ func drain(r *os.File) (int64, error) {
 // readStdin copies binary messages to the command's stdin until a text
 // {"command":"end"} (or the socket closes); it keeps reading after that
 // so that pings and the close handshake are answered.
-func readStdin(conn *websocket.Conn, stdin interface {
+func (e *execTask) readStdin(conn *websocket.Conn, stdin interface {
 	Write([]byte) (int, error)
 	Close() error
 }) {
@@ -450,6 +455,7 @@ func readStdin(conn *websocket.Conn, stdin interface {
 		if err != nil {
 			return
 		}
+		e.logMessage("stdio", typ, data)
 		switch typ {
 		case websocket.BinaryMessage:
 			if !closed {
@@ -474,6 +480,7 @@ func (e *execTask) readControl(conn *websocket.Conn) {
 		if err != nil {
 			return
 		}
+		e.logMessage("control", typ, data)
 		if typ != websocket.TextMessage {
 			continue
 		}
@@ -496,4 +503,23 @@ func (e *execTask) readControl(conn *websocket.Conn) {
 		}
 		e.mu.Unlock()
 	}
+}
+
+// logMessage writes a message the client sent on a websocket to the
+// request log: method "WS", the websocket's path and connection, "ws"
+// binary (with its length) or text (with the JSON as body).
+func (e *execTask) logMessage(name string, typ int, data []byte) {
+	e.mu.Lock()
+	connID := e.connIDs[name]
+	e.mu.Unlock()
+	rec := &RequestRecord{Conn: connID, Method: "WS", Path: "/v1/tasks/" + e.t.id + "/websocket/" + name,
+		Headers: map[string]string{}}
+	if typ == websocket.TextMessage {
+		rec.WS = "text"
+		rec.setBody(data)
+	} else {
+		rec.WS = "binary"
+		rec.BodyLen = len(data)
+	}
+	e.s.writeLog(rec, 0)
 }

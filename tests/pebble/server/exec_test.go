@@ -140,21 +140,43 @@ func TestExecWaitsForWebsockets(t *testing.T) {
 }
 
 // An exec's websockets are logged as upgrades (101), each on its own
-// connection.
+// connection, and so are the messages the client sends on them (method
+// WS): stdin's binary messages (their length), text messages (as JSON).
 func TestExecLog(t *testing.T) {
 	f := start(t, Config{})
-	if _, err := f.c.Exec([]string{"true"}, client.ExecOptions{}); err != nil {
+	if _, err := f.c.Exec([]string{"/bin/sh", "-c", "cat >/dev/null; sleep 0.2"},
+		client.ExecOptions{Stdin: []byte("abc"), Signal: "SIGWINCH"}); err != nil {
 		t.Fatal(err)
 	}
 	recs := readLog(t, f.log)
 	var paths []string
 	for _, r := range recs {
-		paths = append(paths, fmt.Sprintf("%s %d", r.Path[strings.LastIndex(r.Path, "/")+1:], r.Status))
+		entry := fmt.Sprintf("%s %s %d", r.Method, r.Path[strings.LastIndex(r.Path, "/")+1:], r.Status)
+		switch r.WS {
+		case "binary":
+			entry += fmt.Sprintf(" binary %d", r.BodyLen)
+		case "text":
+			entry += " " + string(r.Body)
+		}
+		paths = append(paths, entry)
 	}
-	if strings.Join(paths, ",") != "exec 202,control 101,stdio 101,wait 200" {
-		t.Errorf("log: %v", paths)
+	got := strings.Join(paths, ",")
+	for _, want := range []string{
+		"POST exec 202,GET control 101,GET stdio 101,",
+		`WS stdio 0 binary 3,WS stdio 0 {"command":"end"}`,
+		`WS control 0 {"command":"signal","signal":{"name":"SIGWINCH"}}`,
+		",GET wait 200",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %q: %s", want, got)
+		}
 	}
 	if recs[1].Conn == recs[0].Conn || recs[2].Conn == recs[1].Conn || recs[1].Headers["Upgrade"] != "websocket" {
 		t.Errorf("connections: %+v", recs)
+	}
+	for _, r := range recs {
+		if r.Method == "WS" && r.Path[strings.LastIndex(r.Path, "/")+1:] == "stdio" && r.Conn != recs[2].Conn {
+			t.Errorf("stdio message on connection %d, want %d", r.Conn, recs[2].Conn)
+		}
 	}
 }

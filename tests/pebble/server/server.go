@@ -466,6 +466,7 @@ type RequestRecord struct {
 	Parts   []PartRecord      `json:"parts,omitempty"`     // multipart requests (POST /v1/files)
 	Status  int               `json:"status"`              // 0 for a hostile reply or a dropped request
 	Hostile string            `json:"hostile,omitempty"`   // the hostile mode applied
+	WS      string            `json:"ws,omitempty"`        // method WS: a message the client sent, "binary" or "text"
 	Error   string            `json:"error,omitempty"`
 }
 
@@ -513,20 +514,28 @@ func (lw *logWriter) flushLog(status int) {
 		return
 	}
 	lw.logged = true
-	if lw.quiet || lw.s.cfg.Log == nil {
+	if lw.quiet {
 		return
 	}
-	lw.rec.Status = status
-	lw.s.logMu.Lock()
-	defer lw.s.logMu.Unlock()
-	lw.s.reqSeq++
-	lw.rec.Seq = lw.s.reqSeq
-	line, err := json.Marshal(lw.rec)
+	lw.s.writeLog(lw.rec, status)
+}
+
+// writeLog appends a record to the log, numbering it.
+func (s *Server) writeLog(rec *RequestRecord, status int) {
+	if s.cfg.Log == nil {
+		return
+	}
+	rec.Status = status
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	s.reqSeq++
+	rec.Seq = s.reqSeq
+	line, err := json.Marshal(rec)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fake-pebble: cannot encode log record: %v\n", err)
 		return
 	}
-	if _, err := lw.s.cfg.Log.Write(append(line, '\n')); err != nil {
+	if _, err := s.cfg.Log.Write(append(line, '\n')); err != nil {
 		fmt.Fprintf(os.Stderr, "fake-pebble: cannot write log: %v\n", err)
 	}
 }
