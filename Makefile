@@ -72,9 +72,10 @@ BUILD_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 lua-cjson-dev \
               lua-yaml lua-yaml-dev libyaml-dev zlib1g-dev
 PACK_PKGS  := lua-yaml lua-filesystem
 TEST_PKGS  = $(BUILD_PKGS) $(PACK_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-markdown \
-              golang-go clang libclang-rt-14-dev valgrind zip $(CROSS_PKGS)
+              golang-go golang-github-gorilla-websocket-dev clang libclang-rt-14-dev valgrind zip $(CROSS_PKGS)
 
-.PHONY: all deps deps-test deps-demo run-demo need-build-deps test check demo check-c check-go check-lua check-template check-cross \
+.PHONY: all deps deps-test deps-demo run-demo need-build-deps need-gorilla test check demo check-c check-go check-lua \
+        check-template check-cross \
         check-unit check-integration check-asan check-valgrind bench fuzz install \
         clean doc FORCE
 
@@ -182,7 +183,20 @@ $(B)/fake-agent: $(GO_SRC)
 $(B)/go-jujuc: $(GO_SRC)
 	cd tests/agent && $(GOENV) $(GO) build -o $(CURDIR)/$@ ./cmd/go-jujuc
 
-TEST_TOOLS := $(B)/fakecmd $(B)/sigrun $(B)/fake-agent $(B)/go-jujuc
+# The fake Pebble (tests/pebble) and its Go reference client. Their one
+# dependency, gorilla/websocket, is Debian's source tree, named by a
+# directory replace in tests/pebble/go.mod (no network, no module cache).
+GORILLA_DIR := /usr/share/gocode/src/github.com/gorilla/websocket
+PEBBLE_SRC  := $(shell find tests/pebble -name '*.go' 2>/dev/null) tests/pebble/go.mod
+need-gorilla:
+	@test -f $(GORILLA_DIR)/go.mod || \
+	  { echo "$(GORILLA_DIR) not found: run 'make deps-test' (golang-github-gorilla-websocket-dev)"; exit 1; }
+$(B)/fake-pebble: $(PEBBLE_SRC) | need-gorilla
+	cd tests/pebble && $(GOENV) $(GO) build -o $(CURDIR)/$@ ./cmd/fake-pebble
+$(B)/go-pebble-client: $(PEBBLE_SRC) | need-gorilla
+	cd tests/pebble && $(GOENV) $(GO) build -o $(CURDIR)/$@ ./cmd/go-pebble-client
+
+TEST_TOOLS := $(B)/fakecmd $(B)/sigrun $(B)/fake-agent $(B)/go-jujuc $(B)/fake-pebble $(B)/go-pebble-client
 
 # ---------------------------------------------------------------- C unit tests
 # Each tests/c/test_*.c is one program, linked with every object of the
@@ -219,6 +233,7 @@ check-lua:
 
 check-go: $(TEST_TOOLS)
 	cd tests/agent && $(GOENV) $(GO) vet ./... && $(GOENV) $(GO) test ./...
+	cd tests/pebble && $(GOENV) $(GO) vet ./... && $(GOENV) $(GO) test ./...
 
 check-unit: all $(TEST_TOOLS)
 	$(TEST_ENV) $(BUSTED) --run=unit
