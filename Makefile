@@ -190,7 +190,13 @@ $(B)/fake-agent: $(GO_SRC)
 $(B)/go-jujuc: $(GO_SRC)
 	cd tests/agent && $(GOENV) $(GO) build -o $(CURDIR)/$@ ./cmd/go-jujuc
 
-TEST_TOOLS := $(B)/fakecmd $(B)/sigrun $(B)/fake-agent $(B)/go-jujuc
+# pebble-stub: a tiny Pebble socket (HTTP, and exec's websockets, with the
+# websocket code of src/) for the juju.pebble.io specs.
+PEBBLE_STUB_O := $(call obj,$(B)/obj,src/websocket.c src/http.c src/sha1.c src/base64.c src/outcome.c)
+$(B)/pebble-stub: tests/helpers/pebble-stub.c $(PEBBLE_STUB_O) | need-build-deps
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(PEBBLE_STUB_O) $(HTTP_PARSER_LIB) -lm
+
+TEST_TOOLS := $(B)/fakecmd $(B)/sigrun $(B)/fake-agent $(B)/go-jujuc $(B)/pebble-stub
 
 # ---------------------------------------------------------------- C unit tests
 # Each tests/c/test_*.c is one program, linked with every object of the
@@ -220,7 +226,7 @@ JUJU_CPATH   ?= $(CURDIR)/$(B)/?.so
 EXTRA_TEST_ENV ?=
 TEST_ENV = DISPATCH=$(DISPATCH_BIN) JUJU_CPATH='$(JUJU_CPATH)' BUILD=$(CURDIR)/$(B) \
            FAKECMD=$(CURDIR)/$(B)/fakecmd FAKE_AGENT=$(CURDIR)/$(B)/fake-agent \
-           SIGRUN=$(CURDIR)/$(B)/sigrun $(EXTRA_TEST_ENV)
+           SIGRUN=$(CURDIR)/$(B)/sigrun PEBBLE_STUB=$(CURDIR)/$(B)/pebble-stub $(EXTRA_TEST_ENV)
 
 check-lua:
 	$(LUACHECK) -q $(wildcard lua src tests tools charm-template)

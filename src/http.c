@@ -417,6 +417,9 @@ static int on_headers_complete(http_parser *p)
         return -1;
     r->last = 0;
     r->head_done = 1;
+    if (p->status_code < 100 || p->status_code > 999)
+        /* http-parser takes 1 to 3 digits; HTTP's status codes have 3 */
+        return reader_fail(r, "the status code %d is not three digits", p->status_code);
     r->resp->status = p->status_code;
     /* no body, whatever the headers claim (RFC 9112 §6.3) */
     if (r->no_body || p->status_code == 204 || p->status_code == 304 ||

@@ -254,7 +254,7 @@ static int read_chan(struct run *x, struct chan *c, unsigned char *buf)
         c->reading = 0;
         if (!c->output || c->ended)
             return 0;
-        if (err != 0)
+        if (err != 0 && err != ECONNRESET) /* a reset is Pebble closing with our input unread */
             return net_fail(x->e, NET_IO, "cannot read the %s websocket of task %s: %s",
                             CHAN_NAME[c - x->ch], x->task, strerror(err));
         return net_fail(x->e, NET_IO, "Pebble closed the %s websocket of task %s before the end "

@@ -29,7 +29,7 @@ static const char REG_PEBBLE_IO = 'p';
 /*** Pebble's API over its unix socket, as thin as the wire.
 HTTP/1.1 requests (one connection each, `Connection: close`) and the
 websocket I/O of a command started with `POST /v1/exec`. The Pebble client
-@{juju.pebble} builds on these; use it rather than this table.
+`juju.pebble` builds on these; use it rather than this table.
 
 Failures are returned, not raised: `nil`, a message naming the socket and
 what went wrong, and a kind:

@@ -364,6 +364,8 @@ TEST(malformed_responses)
     fails("HTTP/1.1 abc OK\r\n\r\n", NET_PROTOCOL, "malformed HTTP response from", NULL);
     fails("HTTP/1.1 abc OK\r\n\r\n", NET_PROTOCOL, "HPE_INVALID_STATUS", NULL);
     fails("FOO 200 OK\r\n\r\n", NET_PROTOCOL, "HPE_INVALID_CONSTANT", NULL);
+    fails("HTTP/1.1 2 OK\r\nContent-Length: 0\r\n\r\n", NET_PROTOCOL,
+          "the status code 2 is not three digits", NULL); /* found by fuzz_http */
     fails("HTTP/1.1 200 OK\r\nBad Header\r\n\r\n", NET_PROTOCOL, "HPE_INVALID_HEADER_TOKEN", NULL);
     fails("HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n\r\n", NET_PROTOCOL, "HPE_INVALID_CONTENT_LENGTH", NULL);
     fails("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", NET_PROTOCOL,

@@ -254,7 +254,13 @@ TEST(decoder_split_at_every_boundary)
     bytebuf s = server_stream();
     char out[512];
     int bad = 0;
+    /* every byte, but only every 997th inside the 70000-byte payload (its
+     * head and edges fully): quadratic otherwise */
+    const char *big = memmem(s.data, s.len, "\x82\x7f", 2);
+    size_t big_start = (size_t)(big - s.data) + 10 + 16, big_end = big_start + 70000 - 32;
     for (size_t i = 0; i <= s.len; i++) {
+        if (i > big_start && i < big_end && i % 997 != 0)
+            continue;
         decode_cut(&s, &i, 1, out, sizeof out, 0);
         if (strcmp(out, EXPECTED_EVENTS) != 0 && bad++ < 3)
             fprintf(stderr, "  cut at %zu: %s\n", i, out);
