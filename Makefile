@@ -288,10 +288,11 @@ check-asan: all $(A)/dispatch $(A)/juju.so $(addprefix $(A)/ctest/,$(C_TESTS)) $
 	  EXTRA_TEST_ENV=DISPATCH_ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 	@echo "make check-asan: all suites passed under ASan+UBSan"
 
-# The gob codec, the agent client, the JSON codec and the zip extractor
-# under valgrind too (spawn and rfc3339 take minutes there; they run under
-# ASan+UBSan).
-VALGRIND_CTESTS := test_gob test_agent test_json test_states test_unzip
+# The gob codec, the agent client, the JSON codec, the zip extractor and
+# the HTTP, websocket and Pebble exec clients under valgrind too (spawn and
+# rfc3339 take minutes there; they run under ASan+UBSan).
+VALGRIND_CTESTS := test_gob test_agent test_json test_states test_unzip test_http test_websocket \
+                   test_pebble_exec
 check-valgrind: $(B)/dispatch-dyn $(TEST_TOOLS) $(addprefix $(B)/ctest/,$(VALGRIND_CTESTS))
 	$(TEST_ENV) tests/helpers/valgrind-check $(CURDIR)/$(B)/dispatch-dyn
 	@set -e; for t in $(VALGRIND_CTESTS); do echo "== valgrind $$t"; \
