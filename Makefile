@@ -21,7 +21,7 @@
 # WERROR=1 turns warnings into errors (CI sets it). Tools and library paths
 # are variables: CC, LUA, BUSTED, LUACHECK, LDOC, GO, FUZZ_CC, LUA_INC,
 # LUA_LIB, CJSON_LIB, LYAML_LIB, YAML_LIB, LYAML_DIR, ZLIB_LIB, JUJU_SO_ZLIB,
-# B (the build directory).
+# HTTP_PARSER_LIB, JUJU_SO_HTTP_PARSER, B (the build directory).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -56,6 +56,13 @@ ZLIB_LIB  ?= $(shell $(CC) -print-file-name=libz.a)
 # with another zlib in the same interpreter is not disturbed. Where libz.a
 # is not PIC: make JUJU_SO_ZLIB=-lz.
 JUJU_SO_ZLIB ?= $(ZLIB_LIB) -Wl,--exclude-libs,libz.a
+# http-parser (Debian's libhttp-parser-dev: src/http.c reads Pebble's HTTP
+# responses with it), static in every build. Its libhttp_parser.a is
+# position independent (PC-relative code and jump tables; its only absolute
+# relocations are R_X86_64_64 in .data.rel.ro), so juju.so takes it too,
+# its symbols kept inside; where it is not PIC: make JUJU_SO_HTTP_PARSER=-lhttp_parser.
+HTTP_PARSER_LIB ?= $(shell $(CC) -print-file-name=libhttp_parser.a)
+JUJU_SO_HTTP_PARSER ?= $(HTTP_PARSER_LIB) -Wl,--exclude-libs,libhttp_parser.a
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ifeq ($(WERROR),1)
@@ -69,7 +76,7 @@ B := build
 A := $(B)/asan
 
 BUILD_PKGS := build-essential pkg-config liblua5.4-dev lua5.4 lua-cjson-dev \
-              lua-yaml lua-yaml-dev libyaml-dev zlib1g-dev
+              lua-yaml lua-yaml-dev libyaml-dev zlib1g-dev libhttp-parser-dev
 PACK_PKGS  := lua-yaml lua-filesystem
 TEST_PKGS  = $(BUILD_PKGS) $(PACK_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-markdown \
               golang-go golang-github-gorilla-websocket-dev clang libclang-rt-14-dev valgrind zip $(CROSS_PKGS)
@@ -99,11 +106,13 @@ need-build-deps:
 	@for m in $(LYAML_MODULES); do test -f "$(LYAML_DIR)/$$m.lua" || \
 	  { echo "$(LYAML_DIR)/$$m.lua not found: run 'make deps' (or set LYAML_DIR)"; exit 1; }; done
 	@test -f "$(ZLIB_LIB)" || { echo "libz.a not found: run 'make deps'"; exit 1; }
+	@test -f "$(HTTP_PARSER_LIB)" || { echo "libhttp_parser.a not found: run 'make deps'"; exit 1; }
 
 # ---------------------------------------------------------------- sources
 # C that talks to Lua; everything else in src/ is pure C (no lua.h) with its
 # own unit tests in tests/c.
-LUA_C    := src/main.c src/charmload.c src/juju.c src/json_decode.c src/json_encode.c src/json.c src/embedded.c src/sys.c
+LUA_C    := src/main.c src/charmload.c src/juju.c src/json_decode.c src/json_encode.c src/json.c src/embedded.c src/sys.c \
+            src/pebble_io.c
 PURE_C   := $(filter-out $(LUA_C),$(wildcard src/*.c))
 HOST_C   := src/main.c src/charmload.c
 MODULE_C := $(filter-out $(HOST_C),$(LUA_C))
@@ -151,7 +160,7 @@ $(B)/embedded_lua.c: tools/embed.lua $(B)/embedded.list $(LUA_MODULE_SRC) $(LUA_
 	  $(LUA_MODULE_SRC) -- $(LUA_DIR) $(LUA_LIB_SRC) --package lyaml $(LYAML_DIR) $(LYAML_SRC)
 
 # ---------------------------------------------------------------- binaries
-STATIC_LIBS := $(LYAML_LIB) $(YAML_LIB) $(CJSON_LIB) $(LUA_LIB) $(ZLIB_LIB) -lm
+STATIC_LIBS := $(LYAML_LIB) $(YAML_LIB) $(CJSON_LIB) $(LUA_LIB) $(ZLIB_LIB) $(HTTP_PARSER_LIB) -lm
 
 # Static glibc warns that dlopen/getpw* would need the shared libc at run
 # time; Lua's loadlib uses dlopen (unused here: cpath is empty), we never
@@ -162,7 +171,7 @@ $(B)/dispatch: $(HOST_O) $(MODULE_O) $(PURE_O)
 	@grep -v -e 'dlopen' -e 'getpwnam' -e 'getpwuid' -e 'in function' $(B)/link.log || true
 
 $(B)/juju.so: $(PIC_O)
-	$(CC) $(CFLAGS) -shared -o $@ $^ $(JUJU_SO_ZLIB)
+	$(CC) $(CFLAGS) -shared -o $@ $^ $(JUJU_SO_ZLIB) $(JUJU_SO_HTTP_PARSER)
 
 # valgrind cannot see malloc in a static binary: the same objects, dynamic.
 $(B)/dispatch-dyn: $(HOST_O) $(MODULE_O) $(PURE_O)
@@ -196,7 +205,14 @@ $(B)/fake-pebble: $(PEBBLE_SRC) | need-gorilla
 $(B)/go-pebble-client: $(PEBBLE_SRC) | need-gorilla
 	cd tests/pebble && $(GOENV) $(GO) build -o $(CURDIR)/$@ ./cmd/go-pebble-client
 
-TEST_TOOLS := $(B)/fakecmd $(B)/sigrun $(B)/fake-agent $(B)/go-jujuc $(B)/fake-pebble $(B)/go-pebble-client
+# pebble-stub: a tiny Pebble socket (HTTP, and exec's websockets, with the
+# websocket code of src/) for the juju.pebble.io specs.
+PEBBLE_STUB_O := $(call obj,$(B)/obj,src/websocket.c src/http.c src/sha1.c src/base64.c src/outcome.c)
+$(B)/pebble-stub: tests/helpers/pebble-stub.c $(PEBBLE_STUB_O) | need-build-deps
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(PEBBLE_STUB_O) $(HTTP_PARSER_LIB) -lm
+
+TEST_TOOLS := $(B)/fakecmd $(B)/sigrun $(B)/fake-agent $(B)/go-jujuc $(B)/pebble-stub $(B)/fake-pebble \
+              $(B)/go-pebble-client
 
 # ---------------------------------------------------------------- C unit tests
 # Each tests/c/test_*.c is one program, linked with every object of the
@@ -205,14 +221,14 @@ C_TESTS   := $(patsubst tests/c/%.c,%,$(wildcard tests/c/test_*.c))
 CTEST_DEP := tests/c/ctest.h tests/c/testutil.h
 $(B)/ctest/%: tests/c/%.c $(CTEST_DEP) $(MODULE_O) $(PURE_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(MODULE_O) $(PURE_O) $(LUA_LIB) $(ZLIB_LIB) -lm -ldl
+	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(MODULE_O) $(PURE_O) $(LUA_LIB) $(ZLIB_LIB) $(HTTP_PARSER_LIB) -lm -ldl
 
 # Fuzz targets: tests/fuzz/fuzz_*.c. Each also builds without libFuzzer as a
 # replayer of its committed corpus and crash reproducers (part of make test).
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 $(B)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(MODULE_O) $(PURE_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(MODULE_O) $(PURE_O) $(LUA_LIB) $(ZLIB_LIB) -lm -ldl
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(MODULE_O) $(PURE_O) $(LUA_LIB) $(ZLIB_LIB) $(HTTP_PARSER_LIB) -lm -ldl
 
 check-c: $(addprefix $(B)/ctest/,$(C_TESTS)) $(addprefix $(B)/fuzz/replay_,$(FUZZERS)) $(TEST_TOOLS)
 	@set -e; for t in $(C_TESTS); do echo "== $$t"; B=$(CURDIR)/$(B) $(B)/ctest/$$t; done
@@ -226,7 +242,7 @@ JUJU_CPATH   ?= $(CURDIR)/$(B)/?.so
 EXTRA_TEST_ENV ?=
 TEST_ENV = DISPATCH=$(DISPATCH_BIN) JUJU_CPATH='$(JUJU_CPATH)' BUILD=$(CURDIR)/$(B) \
            FAKECMD=$(CURDIR)/$(B)/fakecmd FAKE_AGENT=$(CURDIR)/$(B)/fake-agent \
-           SIGRUN=$(CURDIR)/$(B)/sigrun $(EXTRA_TEST_ENV)
+           SIGRUN=$(CURDIR)/$(B)/sigrun PEBBLE_STUB=$(CURDIR)/$(B)/pebble-stub $(EXTRA_TEST_ENV)
 
 check-lua:
 	$(LUACHECK) -q $(wildcard lua src tests tools charm-template)
@@ -274,10 +290,10 @@ ASAN_PIC_O := $(call obj,$(A)/pic,$(PURE_C) $(MODULE_C)) $(A)/pic/embedded_lua.o
 $(A)/dispatch: $(ASAN_O)
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(STATIC_LIBS) -ldl
 $(A)/juju.so: $(ASAN_PIC_O)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) -shared -o $@ $^ $(JUJU_SO_ZLIB)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -shared -o $@ $^ $(JUJU_SO_ZLIB) $(JUJU_SO_HTTP_PARSER)
 $(A)/ctest/%: tests/c/%.c $(CTEST_DEP) $(ASAN_LIB_O)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/c -o $@ $< $(ASAN_LIB_O) $(LUA_LIB) $(ZLIB_LIB) -lm -ldl
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/c -o $@ $< $(ASAN_LIB_O) $(LUA_LIB) $(ZLIB_LIB) $(HTTP_PARSER_LIB) -lm -ldl
 
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -294,10 +310,12 @@ check-asan: all $(A)/dispatch $(A)/juju.so $(addprefix $(A)/ctest/,$(C_TESTS)) $
 	  EXTRA_TEST_ENV=DISPATCH_ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 	@echo "make check-asan: all suites passed under ASan+UBSan"
 
-# The gob codec, the agent client, the JSON codec and the zip extractor
-# under valgrind too (spawn and rfc3339 take minutes there; they run under
+# The gob codec, the agent client, the JSON codec, the zip extractor, the
+# HTTP, websocket and Pebble exec clients, tracing and the line editor under
+# valgrind too (spawn and rfc3339 take minutes there; they run under
 # ASan+UBSan).
-VALGRIND_CTESTS := test_gob test_agent test_json test_states test_unzip test_trace test_lineedit
+VALGRIND_CTESTS := test_gob test_agent test_json test_states test_unzip test_http test_websocket \
+                   test_pebble_exec test_trace test_lineedit
 check-valgrind: $(B)/dispatch-dyn $(TEST_TOOLS) $(addprefix $(B)/ctest/,$(VALGRIND_CTESTS))
 	$(TEST_ENV) tests/helpers/valgrind-check $(CURDIR)/$(B)/dispatch-dyn
 	@set -e; for t in $(VALGRIND_CTESTS); do echo "== valgrind $$t"; \
@@ -310,7 +328,7 @@ FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined 
 FUZZ_SRC = $(PURE_C) $(MODULE_C) $(B)/embedded_lua.c
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PURE_C) $(MODULE_C) $(B)/embedded_lua.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) $(LUA_LIB) $(ZLIB_LIB) -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) $(LUA_LIB) $(ZLIB_LIB) $(HTTP_PARSER_LIB) -lm
 fuzz: $(addprefix $(B)/fuzz/fuzz_,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
 	  mkdir -p $(B)/fuzz/corpus-$$f tests/fuzz/regressions/$$f; \

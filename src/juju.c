@@ -49,6 +49,7 @@
 #include "json_encode.h"
 #include "outcome.h"
 #include "rfc3339.h"
+#include "pebble_io.h"
 #include "sys.h"
 #include "trace.h"
 #include "transport.h"
@@ -1395,6 +1396,9 @@ int luaopen_juju(lua_State *L)
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     lua_pushcfunction(L, luaopen_juju_sys);
     lua_setfield(L, -2, "juju.sys");
+    /* juju.pebble.io (Pebble's API over its socket): made on require */
+    lua_pushcfunction(L, luaopen_juju_pebble_io);
+    lua_setfield(L, -2, "juju.pebble.io");
     lua_pop(L, 1);
 
     /* The framework's modules, each loaded when first used. */

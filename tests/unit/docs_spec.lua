@@ -140,6 +140,14 @@ describe("the reference covers the module #unit", function()
     assert.same({}, stale(juju.json, json_items))
   end)
 
+  it("documents every name of juju.pebble.io in src/pebble_io.c, and nothing more", function()
+    local pio = require "juju.pebble.io"
+    local items = documented(c_comments(read("src/pebble_io.c")))
+    assert.equal("function", items.request.kind)
+    assert.same({}, undocumented(pio, items))
+    assert.same({}, stale(pio, items))
+  end)
+
   it("gives every function a summary and an example", function()
     local bare = {}
     for name, item in pairs(module_items) do
@@ -174,6 +182,7 @@ describe("the reference covers the module #unit", function()
     assert.is_true(files["src/juju.luadoc"])
     assert.is_true(files["src/json.c"])
     assert.is_true(files["src/sys.c"])
+    assert.is_true(files["src/pebble_io.c"])
     -- LDoc stops on a path that does not exist, and cannot look for one.
     assert.equal(exists("lua"), files["lua"] == true,
       "config.ld must list \"lua\" exactly when lua/ exists")
