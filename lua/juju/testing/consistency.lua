@@ -11,6 +11,7 @@
 -- @module juju.testing.consistency
 
 local event_mod = require "juju.event"
+local pebble_fake = require "juju.testing.pebble"
 local json = require("juju").json
 
 local M = {}
@@ -396,13 +397,7 @@ local function check_simple(problems, state, meta)
       problems[#problems + 1] = ("processes[%d] has no command (the words an argv starts with)"):format(i)
     end
   end
-  if meta then
-    for name in pairs(state.containers or {}) do
-      if not meta.containers[name] then
-        problems[#problems + 1] = ("containers: the charm declares no container '%s'"):format(tostring(name))
-      end
-    end
-  end
+  for _, p in ipairs(pebble_fake.check(state.containers or {}, meta)) do problems[#problems + 1] = p end
 end
 
 -- ------------------------------------------------------------ event
@@ -517,6 +512,7 @@ local function check_event(problems, e, state, meta)
       problems[#problems + 1] = ("%s: Pebble events come only on Kubernetes (model.type = \"kubernetes\")")
         :format(e.name)
     end
+    if #problems == 0 then pebble_fake.complete_event(state, e, problems) end
     return
   end
   if kind == "leader-elected" and not state.leader then
