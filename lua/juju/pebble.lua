@@ -458,7 +458,7 @@ function M._parse_multipart(body, boundary)
     if not s then return nil, "no boundary line" end
     pos = s + 1
   end
-  --- What follows a boundary at i: "final", "part" and the index after
+  -- What follows a boundary at i: "final", "part" and the index after
   -- its line break, or nil when it is no boundary line.
   local nl
   local function after_delim(i)
@@ -585,8 +585,8 @@ end
 
 -- ------------------------------------------------------------ the client
 
---- A client of one Pebble: one container's socket.
--- @type Client
+-- A client of one Pebble: one container's socket (documented below, as
+-- the Client type).
 local Client = {}
 local client_mt = { __name = "juju.pebble.Client", __index = Client }
 
@@ -656,7 +656,7 @@ local function transport_error(c, message, kind, what)
   return new_error(M.ConnectionError, { socket = c.socket_path, message = message, kind = kind or "io" })
 end
 
---- Send one request; the status, headers and body (raises when the
+-- Send one request; the status, headers and body (raises when the
 -- transport failed).
 function Client:_send(method, path, query, headers, body, timeout)
   local target = build_target(path, query)
@@ -672,7 +672,7 @@ function Client:_send(method, path, query, headers, body, timeout)
   return status, rheaders or {}, rbody, target
 end
 
---- The JSON envelope of an answer, or the error it says.
+-- The JSON envelope of an answer, or the error it says.
 function Client:_envelope(method, target, status, body)
   local ok, env = pcall(json.decode, body)
   if not ok or type(env) ~= "table" then
@@ -707,7 +707,7 @@ function Client:_envelope(method, target, status, body)
   return env
 end
 
---- A JSON request: its result, and the change id of an async answer.
+-- A JSON request: its result, and the change id of an async answer.
 function Client:_call(method, path, query, body)
   local headers = { Accept = "application/json" }
   local text
@@ -720,6 +720,12 @@ function Client:_call(method, path, query, body)
   if not env then error(err) end
   return env.result, env.change
 end
+
+--- A client of one Pebble: one container's socket, from @{client} or
+-- @{container} (or `e.model:container(name)`, `e.container`). Fields:
+-- `socket_path`, `timeout` (seconds a request may take), `name` (the
+-- container's, when it is one).
+-- @type Client
 
 --- What Pebble says of itself (`GET /v1/system-info`).
 -- @treturn table `version`, `boot_id`, `http_address` (when it listens on TCP too)
@@ -813,7 +819,7 @@ function Client:wait_change(id, opts)
   end
 end
 
---- Wait for a change; raise ChangeError when it failed.
+-- Wait for a change; raise ChangeError when it failed.
 function Client:_wait_ok(id, timeout)
   local change = self:wait_change(id, { timeout = timeout })
   if change.err then error(new_error(M.ChangeError, { err = change.err, change = change })) end
@@ -933,7 +939,7 @@ local function parse_service(t)
   return s
 end
 
---- Ask Pebble for a service action and wait for its change.
+-- Ask Pebble for a service action and wait for its change.
 function Client:_service_action(action, names, timeout)
   local services = names and #names > 0 and json.array(copy_list(names)) or nil
   local _, change_id = self:_call("POST", "/v1/services", nil, { action = action, services = services })
@@ -1284,7 +1290,7 @@ function Client:checks(opts)
   return out
 end
 
---- Start or stop checks; the names whose state changed.
+-- Start or stop checks; the names whose state changed.
 function Client:_checks_action(action, fname, ...)
   local names = names_and_timeout(fname, true, ...)
   local result = self:_call("POST", "/v1/checks", nil, { action = action, checks = json.array(copy_list(names)) })

@@ -556,7 +556,7 @@ end
 
 -- ------------------------------------------------------------ state in
 
---- Give the notices of a list that have no id one (after the highest
+-- Give the notices of a list that have no id one (after the highest
 -- numeric id), in order; ids as text. The list, changed.
 function number_notices(list)
   local max = 0
