@@ -365,6 +365,22 @@ describe("juju.testing containers: exec #unit", function()
     assert.same({ "nginx", "-v" }, r.pebble.web.execs[1].argv)
   end)
 
+  it("a service context gives the service's environment, user and working directory; the request's win", function()
+    local _, _, r = run(function(e)
+      web(e):exec({ "env" }, { service_context = "app", environment = { B = "request" } })
+      web(e):exec({ "env" }, { service_context = "app", working_dir = "/tmp", user = "root" })
+    end, { containers = { web = { layers = { l = { services = { app = {
+      override = "replace", command = "app", environment = { A = "service", B = "service" }, user = "app",
+      ["working-dir"] = "/srv/app" } } } } } } })
+    local x = r.pebble.web.execs
+    assert.same({ { A = "service", B = "request" }, "/srv/app", "app" },
+      { x[1].environment, x[1].working_dir, x[1].user })
+    assert.same({ "/tmp", "root", "app" }, { x[2].working_dir, x[2].user, x[2].service_context })
+    local err = run(function(e) return raised(web(e).exec, web(e), { "env" }, { service_context = "nope" }) end,
+      { containers = { web = {} } })
+    assert.equal('context service "nope" not found', err.message)
+  end)
+
   it("a non-zero exit raises an ExecError naming the container", function()
     local err = run(function(e) return raised(web(e).exec, web(e), { "false" }) end,
       { containers = { web = { execs = { { command = "false", code = 1 } } } } })

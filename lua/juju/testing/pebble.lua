@@ -1399,23 +1399,34 @@ local function post_exec(c, req)
   if e and e.missing then
     return bad_request("cannot find executable %q", tostring(argv[1]))
   end
-  if req["service-context"] and not plan_of(c).services[req["service-context"]] then
-    return bad_request("context service %q not found", req["service-context"])
+  -- a service context gives its environment, user and working directory;
+  -- what the request says wins (Pebble's MergeServiceContext)
+  local env, ctx = {}, {}
+  local context = req["service-context"]
+  if context then
+    local svc = plan_of(c).services[context]
+    if not svc then return bad_request("context service %q not found", context) end
+    for k, v in pairs(svc.environment or {}) do env[k] = v end
+    ctx = { user = svc.user, user_id = svc["user-id"], group = svc.group, group_id = svc["group-id"],
+            working_dir = svc["working-dir"] }
+  end
+  for k, v in pairs(req.environment or {}) do env[k] = v end
+  local function pick(v, default)
+    if v == nil or v == "" then return default end
+    return v
   end
   local task = new_task(c, "exec", ("Execute command %q"):format(argv[1]), "Doing")
   task["ready-time"] = nil
   local change = new_change(c, "exec", ("Execute command %q"):format(argv[1]), { task }, nil, true)
-  c.pending[task.id] = {
-    change = change.id,
-    call = {
-      argv = copy(argv), environment = copy(req.environment or {}), working_dir = req["working-dir"],
-      timeout = seconds(req.timeout), user = req.user, user_id = req["user-id"], group = req.group,
-      group_id = req["group-id"], split_stderr = req["split-stderr"] == true,
-      service_context = req["service-context"],
-    },
+  local call = {
+    argv = copy(argv), environment = env, working_dir = pick(req["working-dir"], ctx.working_dir),
+    timeout = seconds(req.timeout), user = pick(req.user, ctx.user), user_id = pick(req["user-id"], ctx.user_id),
+    group = pick(req.group, ctx.group), group_id = pick(req["group-id"], ctx.group_id),
+    split_stderr = req["split-stderr"] == true, service_context = context,
   }
-  return async(change.id, { ["task-id"] = task.id, environment = json.object(copy(req.environment or {})),
-                            ["working-dir"] = req["working-dir"] or "/root" })
+  c.pending[task.id] = { change = change.id, call = call }
+  return async(change.id, { ["task-id"] = task.id, environment = json.object(copy(env)),
+                            ["working-dir"] = call.working_dir or "/root" })
 end
 
 --- Answer exec_io for a task: run the command as the container's
