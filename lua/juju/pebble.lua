@@ -635,6 +635,7 @@ end
 --- Is v a client made by this module?
 -- @param v
 -- @treturn boolean
+-- @usage assert(pebble.is_client(e.container))
 function M.is_client(v)
   return getmetatable(v) == client_mt
 end

@@ -340,6 +340,7 @@ end
 -- @param layer
 -- @treturn ?table
 -- @treturn ?string
+-- @usage local layer, err = pebble_fake.parse_layer("web", "services:\n  web: {override: replace, command: web}\n")
 function M.parse_layer(label, layer)
   local data = layer
   if type(layer) == "string" then
@@ -471,6 +472,8 @@ end
 -- @treturn ?table the plan: `services`, `checks`, `log-targets` (and
 -- the last layer's `summary` and `description`)
 -- @treturn ?string
+-- @usage
+-- local plan = pebble_fake.combine{ { label = "base", layer = base }, { label = "charm", layer = charm } }
 function M.combine(stack)
   local plan = { services = {}, checks = {}, ["log-targets"] = {} }
   for _, entry in ipairs(stack) do
@@ -753,6 +756,7 @@ end
 -- @tparam table containers name -> container state
 -- @tparam ?table meta the charm's metadata (its `containers`)
 -- @treturn {string,...} the problems ("containers.web: ...")
+-- @usage for _, p in ipairs(pebble_fake.check(state.containers, meta)) do print(p) end
 function M.check(containers, meta)
   local problems = {}
   for _, name in ipairs(sorted_keys(containers)) do
@@ -777,6 +781,7 @@ end
 -- @tparam table state (changed)
 -- @tparam table e the event (changed: `notice.id`)
 -- @tparam {string,...} problems (appended to)
+-- @usage pebble_fake.complete_event(state, event, problems)   -- as juju.testing.consistency does
 function M.complete_event(state, e, problems)
   state.containers = state.containers or {}
   local c = state.containers[e.container]
@@ -869,6 +874,7 @@ local function plan_of(c)
   return c.plan
 end
 
+-- The record of a container's requests (made when first needed).
 function Fake:record(name)
   local r = self.recorded[name]
   if not r then
@@ -1431,6 +1437,7 @@ end
 
 --- Answer exec_io for a task: run the command as the container's
 -- `execs` say, finish its change.
+-- @usage local stdout, stderr = fake:exec_io("/charm/containers/web/pebble.socket", "7", { stdin = "" })
 function Fake:exec_io(socket, task_id, opts)
   local name = socket:match("([^/]+)/pebble%.socket$")
   local c = self.containers[name]
@@ -1500,6 +1507,7 @@ local function decode_body(body)
   return nil
 end
 
+-- Answer a request to a container that can connect: Pebble's routes.
 function Fake:route(c, method, path, query, headers, body)
   local function post_json()
     local req = decode_body(body)
@@ -1694,6 +1702,9 @@ end
 -- @tparam ?table headers
 -- @tparam ?string body
 -- @return status, headers, body; or nil, message, kind
+-- @usage
+-- local status, headers, body = fake:request("/charm/containers/web/pebble.socket", "GET",
+--   "/v1/plan?format=yaml")
 function Fake:request(socket, method, target, headers, body)
   local name = socket:match("([^/]+)/pebble%.socket$")
   local c = name and self.containers[name]
@@ -1716,6 +1727,7 @@ end
 --- The transport functions of this fake, for `juju.pebble.set_transport`
 -- (with a clock that only moves when a wait times out).
 -- @treturn table `request`, `exec_io`, `monotime`, `sleep`
+-- @usage local prev = require("juju.pebble").set_transport(fake:transport())
 function Fake:transport()
   return {
     request = function(...) return self:request(...) end,
@@ -1730,6 +1742,7 @@ end
 --- The plan as Pebble's GET /v1/plan writes it (YAML; "{}" when empty).
 -- @tparam table plan
 -- @treturn string
+-- @usage local text = pebble_fake.plan_yaml(plan)   --> "services:\n  web:\n ..."
 function M.plan_yaml(plan)
   local doc = {}
   for _, sec in ipairs { "services", "checks", "log-targets" } do
@@ -1742,6 +1755,7 @@ end
 
 --- The containers now, as a state holds them (see the module's summary).
 -- @treturn table name -> container state
+-- @usage local after = fake:state().web.services.nginx.current   --> "active"
 function Fake:state()
   local out = {}
   for name, c in pairs(self.containers) do
@@ -1782,6 +1796,7 @@ end
 --- What the charm asked of each container: name -> `{requests=, execs=,
 -- changes=, writes=}`.
 -- @treturn table
+-- @usage for _, r in ipairs(fake:records().web.requests) do print(r.method, r.target, r.status) end
 function Fake:records()
   return self.recorded
 end
@@ -1789,6 +1804,7 @@ end
 --- Everything the fake holds, as plain data JSON can keep (for a
 -- simulated unit's session, between processes).
 -- @treturn table
+-- @usage session.pebble = fake:save()
 function Fake:save()
   local containers = {}
   for name, c in pairs(self.containers) do
@@ -1808,6 +1824,7 @@ end
 --- A fake from @{Fake:save}'s data (as JSON gave it back).
 -- @tparam table data
 -- @treturn Fake
+-- @usage local fake = pebble_fake.restore(session.pebble)
 function M.restore(data)
   data = copy(data)      -- plain tables: no JSON marks on lists that will grow
   local self = setmetatable({ containers = {}, recorded = data.records or {}, clock = data.clock or 0 }, fake_mt)
@@ -1826,6 +1843,7 @@ end
 -- lists stay lists, empty maps objects.
 -- @tparam ?table containers
 -- @treturn ?table a copy
+-- @usage local text = json.encode(pebble_fake.to_json(state.containers))
 function M.to_json(containers)
   if containers == nil then return nil end
   local out = {}
@@ -1849,6 +1867,7 @@ end
 -- the fake, and saves it, as the hook commands do with theirs.
 -- @tparam string dir the session directory
 -- @treturn table a transport
+-- @usage pebble.set_transport(pebble_fake.session_transport(os.getenv("DISPATCH_PEBBLE_SIM")))
 function M.session_transport(dir)
   local sys = require "juju.sys"
   local path = dir .. "/session.json"
