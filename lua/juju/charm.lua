@@ -132,7 +132,11 @@ end
 -- * storage events: `storage` (`{id, name, index, location, kind}`);
 -- * secret events: `secret` (`juju.secret`), `revision` (secret-remove and
 --   secret-expired);
--- * workload events: `container`, `notice` (`{id, type, key}`), `check`;
+-- * workload events: `container` (the container's `juju.pebble` client,
+--   with its `name`), `notice` (pebble-custom-notice: `id`, `type`, `key`
+--   from Juju; `last_data` (also `data`), `occurrences`, ... fetched
+--   from Pebble when first read), `check` (pebble-check-failed and
+--   -recovered: `name`; `info`, its state, fetched when first read);
 -- * pre-series-upgrade: `target_base`;
 -- * actions: `params`, `id`, and the methods `set_results`, `log`, `fail`.
 -- @type Event
@@ -145,6 +149,20 @@ local EVENT_LAZY = {
   params = function(e)
     if e.kind ~= "action" then return nil end
     return juju.action_get() or {}
+  end,
+  -- workload events: the container (a juju.pebble client), made when first
+  -- read, so an event that never touches it loads no Pebble code
+  container = function(e)
+    local name = rawget(e, "_container")
+    if name then return e.model:container(name) end
+  end,
+  notice = function(e)
+    local notice = rawget(e, "_notice")
+    if notice then return require("juju.pebble").event_notice(e.container, notice) end
+  end,
+  check = function(e)
+    local name = rawget(e, "_check")
+    if name then return require("juju.pebble").event_check(e.container, name) end
   end,
 }
 
@@ -210,7 +228,7 @@ local function new_event(hook, spec, deferred)
     name = spec.name, kind = spec.kind, model = hook.model, status = hook.status,
     deferred = deferred or false,
     app = spec.app, unit = spec.unit, departing_unit = spec.departing_unit,
-    storage = spec.storage, container = spec.container, notice = spec.notice, check = spec.check,
+    storage = spec.storage, _container = spec.container, _notice = spec.notice, _check = spec.check,
     revision = spec.revision, target_base = spec.target_base, id = spec.action_id,
   }, event_mt)
   if spec.relation_id then

@@ -290,6 +290,27 @@ function Model:resource(name)
   return juju.resource_get(name)
 end
 
+--- A workload container (Kubernetes charms): the `juju.pebble` client
+-- of the Pebble in the container named so in the charm's metadata, made
+-- once per hook. Nothing is asked of Pebble until a method is called.
+-- @tparam string name
+-- @treturn juju.pebble.Client with `name`
+-- @usage
+-- local web = e.model:container("web")
+-- if web:can_connect() then web:replan() end
+function Model:container(name)
+  self_check(self, "container")
+  check.arg(1, "container", name, "string")
+  local hook = self._hook
+  hook.containers = hook.containers or {}
+  local c = hook.containers[name]
+  if c == nil then
+    c = require("juju.pebble").container(name)
+    hook.containers[name] = c
+  end
+  return c
+end
+
 --- How many units of this application Juju plans to have (`goal-state`,
 -- the units that are not dying).
 -- @treturn int

@@ -217,3 +217,105 @@ describe_once("dispatch --simulate #integration", function()
     assert.matches("no simulated unit here", r.stderr, 1, true)
   end)
 end)
+
+-- A Kubernetes charm (tests/fixtures/k8s-charm): its container's Pebble is
+-- the fake of juju.testing.pebble, reached by the charm's juju.pebble
+-- through DISPATCH_PEBBLE_SIM (the session), its state in the state file.
+describe_once("dispatch --simulate, a Kubernetes charm and its container #integration", function()
+  local K8S = ROOT .. "/tests/fixtures/k8s-charm"
+  local tmp, state
+
+  local function sim(args)
+    local full = { "--simulate", K8S }
+    for _, a in ipairs(args) do full[#full + 1] = a end
+    full[#full + 1] = "--state"
+    full[#full + 1] = state
+    return hookenv.run(full, { env = { TMPDIR = tmp .. "/t" }, cwd = tmp })
+  end
+  local function read_state() return json.decode(assert(hookenv.read_file(state))) end
+  local function write_state(t) hookenv.write_file(state, json.encode(t)) end
+
+  local EXECS = { { command = "nginx -v", stderr = "nginx version: nginx/1.25.3\n" } }
+
+  setup(function()
+    tmp = hookenv.tmpdir()
+    hookenv.sh("mkdir -p " .. quote(tmp .. "/t"))
+  end)
+  teardown(function() hookenv.rmtree(tmp) end)
+  before_each(function()
+    state = tmp .. "/k8s.json"
+    write_state { containers = { web = { execs = EXECS } } }
+  end)
+  after_each(function() assert.same({}, sys.listdir(tmp .. "/t")) end)
+
+  it("pebble-ready: the layer, the plan, the service started, the file pushed, the exec run", function()
+    local r = sim { "web-pebble-ready" }
+    assert.equal(0, r.code, r.stderr .. r.stdout)
+    local web = read_state().containers.web
+    assert.same({ "web" }, web.layer_order)
+    assert.equal("nginx -g 'daemon off;'", web.plan.services.nginx.command)
+    assert.same({ current = "active" }, web.services.nginx)
+    assert.same({ content = "server { listen 8080; root /srv/www; }\n", permissions = "644" },
+      web.files["/etc/nginx/conf.d/site.conf"])
+    assert.same({ "/srv/www" }, web.dirs)            -- the metadata's mount
+    assert.same({ name = "active", message = "serving on port 8080" }, read_state().unit_status)
+    assert.matches("\n   pebble web:\n     GET /v1/system%-info\n", r.stdout)
+    assert.matches("\n     POST /v1/exec   nginx %-t\n", r.stdout)
+    assert.matches("\n     POST /v1/services\n", r.stdout)
+  end)
+
+  it("chains: config-changed rewrites the file and the replan restarts nginx (--json: the changes)", function()
+    assert.equal(0, sim({ "web-pebble-ready" }).code)
+    local r = sim { "config-changed", "--config", "port=9000", "--json" }
+    assert.equal(0, r.code, r.stderr)
+    local run = json.decode(r.stdout)
+    local replan = run.pebble.web.changes[#run.pebble.web.changes]
+    assert.same({ "replan", { "nginx" }, { "nginx" } }, { replan.kind, replan.stopped, replan.started })
+    assert.same({ "nginx", "-t" }, run.pebble.web.execs[1].argv)
+    local web = read_state().containers.web
+    assert.equal("server { listen 9000; root /srv/www; }\n", web.files["/etc/nginx/conf.d/site.conf"].content)
+    assert.equal("9000", web.plan.services.nginx.environment.PORT)
+  end)
+
+  it("a custom notice: its data fetched from Pebble when the handler reads it", function()
+    write_state { containers = { web = { execs = EXECS, layers = { web = { services = { nginx = {
+      override = "replace", command = "nginx" } } } }, services = { nginx = { current = "active" } },
+      notices = { { id = "4", key = "example.com/reload", last_data = { reason = "rotated" } } } } } }
+    local r = sim { "web-pebble-custom-notice", "--notice-key", "example.com/reload" }
+    assert.equal(0, r.code, r.stderr .. r.stdout)
+    assert.matches("\n     POST /v1/signals\n     GET /v1/notices/4\n", r.stdout)
+    local s = read_state()
+    assert.same({ reloads = 1, reason = "rotated" }, s.stored)
+  end)
+
+  it("a failed check: e.check.info says down", function()
+    assert.equal(0, sim({ "web-pebble-ready" }).code)
+    local r = sim { "web-pebble-check-failed", "--check", "up" }
+    assert.equal(0, r.code, r.stderr .. r.stdout)
+    assert.same({ name = "blocked", message = "check failed: up:down" }, read_state().unit_status)
+  end)
+
+  it("an action runs a command in the container", function()
+    assert.equal(0, sim({ "web-pebble-ready" }).code)
+    local r = sim { "version", "--json" }
+    assert.equal(0, r.code, r.stderr)
+    assert.same({ version = "1.25.3" }, json.decode(r.stdout).action.results)
+  end)
+
+  it("a container Pebble does not answer: the charm waits, the attempt is shown", function()
+    write_state { containers = { web = { can_connect = false } } }
+    local r = sim { "config-changed" }
+    assert.equal(0, r.code, r.stderr .. r.stdout)
+    assert.matches("\n     GET /v1/system%-info   %-> cannot connect\n", r.stdout)
+    local s = read_state()
+    assert.same({ name = "waiting", message = "waiting for the web container" }, s.unit_status)
+    assert.is_false(s.containers.web.can_connect)
+  end)
+
+  it("pebble-ready for a container that cannot connect is refused, exit 2", function()
+    write_state { containers = { web = { can_connect = false } } }
+    local r = sim { "web-pebble-ready" }
+    assert.equal(2, r.code)
+    assert.matches("Juju sends pebble-ready when Pebble answers", r.stderr, 1, true)
+  end)
+end)

@@ -18,8 +18,8 @@ end
 describe("the README's examples #unit", function()
   local blocks = lua_blocks()
 
-  it("has the four examples", function()
-    assert.equal(4, #blocks)
+  it("has the five examples", function()
+    assert.equal(5, #blocks)
   end)
 
   it("the charm loads, and runs install, config-changed, a relation and an action", function()
@@ -37,6 +37,28 @@ describe("the README's examples #unit", function()
     local _, arun = ctx:run({ action = "greet", params = { name = "Ada" } }, s)
     assert.same({ greeting = "Hello, Ada!" }, arun.action.results)
     assert.same({ name = "active", message = "serving on port 8080" }, s.unit_status)
+  end)
+
+  it("the Kubernetes charm configures its container, reloads on a notice, and says how it is", function()
+    local c = assert(load(blocks[2], "=README k8s charm"))()
+    local ctx = testing.context{ charm = c, metadata = {
+      name = "web", containers = { web = { resource = "img" } }, resources = { img = { type = "oci-image" } },
+      config = { options = { port = { type = "int", default = 8080 } } },
+    } }
+    local s, run = ctx:run(testing.on.pebble_ready("web"), { containers = { web = {} } })
+    local web = s.containers.web
+    assert.equal("server { listen 8080; root /srv/www; }\n", web.files["/etc/nginx/conf.d/site.conf"].content)
+    assert.same({ "nginx", "-t" }, run.pebble.web.execs[1].argv)
+    assert.equal("active", web.services.nginx.current)
+    assert.same({ name = "active", message = "" }, s.unit_status)
+    s.config = { port = 9000 }
+    s, run = ctx:run(testing.on.config_changed(), s)
+    assert.same({ "nginx" }, run.pebble.web.changes[#run.pebble.web.changes].stopped)
+    local _, nrun = ctx:run(testing.on.pebble_custom_notice("web", { key = "example.com/reload" }), s)
+    assert.equal("/v1/signals", nrun.pebble.web.requests[1].target)
+    s.containers.web.can_connect = false
+    local down = ctx:run(testing.on.update_status(), s)
+    assert.same({ name = "waiting", message = "waiting for Pebble" }, down.unit_status)
   end)
 
   it("the test example passes against that charm (its context given the charm and a metadata)", function()
@@ -61,7 +83,7 @@ describe("the README's examples #unit", function()
       it = function(_, fn) fn(); passed = true end,
       assert = assert,
     }, { __index = _G })
-    assert(load(blocks[2], "=README test", "t", env))()
+    assert(load(blocks[3], "=README test", "t", env))()
     assert.is_true(passed)
     assert.same({ charm_dir = "." }, asked)
   end)
@@ -92,7 +114,7 @@ describe("the README's examples #unit", function()
         end }
       end,
     }, { __index = _G })
-    assert(load(blocks[3], "=README metadata", "t", env))()
+    assert(load(blocks[4], "=README metadata", "t", env))()
     assert.same({ "." }, dirs)
   end)
 
@@ -103,7 +125,7 @@ describe("the README's examples #unit", function()
       if argv[1] == "juju-log" then logged = argv[#argv] return 0, "", "" end
       return 2, "", "ERROR invalid value \"db:7\" for flag -r: relation not found\n"
     end)
-    assert(load(blocks[4], "=README juju"))()
+    assert(load(blocks[5], "=README juju"))()
     juju.set_runner(nil)
     assert.matches("^no relation 7: command %[relation%-get", logged)
     assert.matches("relation not found$", logged)

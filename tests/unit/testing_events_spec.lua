@@ -53,8 +53,9 @@ end
 local function snapshot(e)
   local s = {
     name = e.name, kind = e.kind, deferred = e.deferred, app = e.app, unit = e.unit,
-    departing_unit = e.departing_unit, storage = e.storage, container = e.container, notice = e.notice,
-    check = e.check, revision = e.revision, target_base = e.target_base, id = e.id,
+    departing_unit = e.departing_unit, storage = e.storage, container = e.container and e.container.name,
+    notice = e.notice and { id = e.notice.id, type = e.notice.type, key = e.notice.key },
+    check = e.check and e.check.name, revision = e.revision, target_base = e.target_base, id = e.id,
   }
   if e.relation then
     s.relation = { id = e.relation.id, endpoint = e.relation.endpoint, broken = e.relation.broken }

@@ -12,6 +12,7 @@
 
 local event_mod = require "juju.event"
 local events = require "juju.testing.events"
+local pebble_fake = require "juju.testing.pebble"
 local json = require("juju").json
 
 local M = {}
@@ -397,13 +398,7 @@ local function check_simple(problems, state, meta)
       problems[#problems + 1] = ("processes[%d] has no command (the words an argv starts with)"):format(i)
     end
   end
-  if meta then
-    for name in pairs(state.containers or {}) do
-      if not meta.containers[name] then
-        problems[#problems + 1] = ("containers: the charm declares no container '%s'"):format(tostring(name))
-      end
-    end
-  end
+  for _, p in ipairs(pebble_fake.check(state.containers or {}, meta)) do problems[#problems + 1] = p end
 end
 
 -- ------------------------------------------------------------ event
@@ -514,6 +509,7 @@ local function check_event(problems, e, state, meta)
       problems[#problems + 1] = ("%s: Pebble events come only on Kubernetes (model.type = \"kubernetes\")")
         :format(e.name)
     end
+    if #problems == 0 then pebble_fake.complete_event(state, e, problems) end
     return
   end
   if kind == "leader-elected" and not state.leader then

@@ -226,7 +226,9 @@ end
 
 --- `<container>-pebble-custom-notice`.
 -- @tparam table|string container
--- @tparam table notice `key`, `id` (default "1"), `type` (default "custom")
+-- @tparam table notice `key`, `id` (default: the id of the container's
+-- notice with that key in the state, or a new notice's), `type` (default
+-- "custom")
 -- @tparam[opt] table opts `env`
 -- @usage on.pebble_custom_notice("web", { key = "example.com/reload" })
 function M.pebble_custom_notice(container, notice, opts)
@@ -236,7 +238,7 @@ function M.pebble_custom_notice(container, notice, opts)
     error("bad argument #2 to 'pebble_custom_notice' (a notice with a key expected)", 2)
   end
   return new { name = name .. "-pebble-custom-notice", kind = "pebble-custom-notice", container = name,
-               notice = { id = notice.id or "1", type = notice.type or "custom", key = notice.key },
+               notice = { id = notice.id and tostring(notice.id), type = notice.type or "custom", key = notice.key },
                env = opts.env }
 end
 

@@ -56,6 +56,18 @@
 --   program would (`/run/app.pid` by `systemctl start app`)
 -- * `files`: absolute path -> content; `dirs`: directories besides those
 --   of a fresh machine and the files' own
+-- * `containers` (Kubernetes charms): name -> a workload container, which
+--   a fake Pebble (`juju.testing.pebble`) runs for the charm's
+--   `juju.pebble` calls: `can_connect` (default true; a container the
+--   metadata declares but the state leaves out cannot be reached),
+--   `layers` (label -> layer) and `layer_order`, `services` (name ->
+--   `{current=, outdated=, start_error=}`), `files` (path -> content or
+--   `{content=, permissions=, user=, group=, ...}`), `dirs`, `execs` (what
+--   commands answer: `{command = "nginx -t", code=, stdout=, stderr=}` or
+--   `{command=, run = function(call) ... end}`), `checks` (name ->
+--   `{status=, failures=}`), `notices` (a list). The state after adds
+--   `plan` (the layers combined) and keeps what Pebble did even when the
+--   hook failed (Pebble has no rollback)
 --
 -- The state after also has `storage_added` and `reboot` when the charm
 -- asked for them.
@@ -72,6 +84,8 @@ local sim_mod = require "juju.testing.sim"
 local events = require "juju.testing.events"
 local consistency = require "juju.testing.consistency"
 local memfs = require "juju.testing.memfs"
+local pebble = require "juju.pebble"
+local pebble_fake = require "juju.testing.pebble"
 local json = juju.json
 
 local M = {}
@@ -262,6 +276,9 @@ function M.deferred(e)
     spec.revision = e.revision
   end
   spec.container, spec.notice, spec.check, spec.target_base = e.container, e.notice, e.check, e.target_base
+  if spec.notice and spec.notice.id == nil then
+    spec.notice = { id = "1", type = spec.notice.type, key = spec.notice.key }
+  end
   return { event = e.name, env = event_mod.identity(spec) }
 end
 
@@ -369,7 +386,8 @@ local function run(self, event, state)
   end
 
   local files, dirs, processes = s.files, s.dirs, s.processes
-  s.files, s.dirs = nil, nil
+  local fake = pebble_fake.new(s.containers, { meta = self.metadata })
+  s.files, s.dirs, s.containers = nil, nil, nil
   s.stored = M.raw_stored(s)
   s.deferred, s.juju_state = nil, nil
   local sim = sim_mod.new(s, hook, { take = true })
@@ -380,12 +398,14 @@ local function run(self, event, state)
   juju.set_env(env)
   process.set_runner(process_runner(processes, calls, tree))
   file.set_backend(tree:backend())
+  local prev_pebble = pebble.set_transport(fake:transport())
   log.set_level(nil)   -- the threshold follows the event's JUJU_DEBUG
   local traceback
   local ok, err = xpcall(charm_mod.main, function(why)
     traceback = debug.traceback(nil, 2)
     return why
   end, self.charm, env.JUJU_DISPATCH_PATH)
+  pebble.set_transport(prev_pebble)
   file.set_backend(nil)
   process.set_runner(nil)
   juju.set_env(nil)
@@ -409,10 +429,13 @@ local function run(self, event, state)
     out.files, out.dirs = copy(files), dirs
   end
   out.processes = processes
+  -- Pebble keeps what it did whether the hook failed or not
+  local containers = fake:state()
+  out.containers = next(containers) and containers or nil
   local record = {
     commands = sim.commands, logs = sim.logs, status_history = sim.status_history,
     action = sim.action, processes = calls, writes = tree.writes,
-    removed_secret_revisions = sim.removed_revisions, event = ev, env = env,
+    removed_secret_revisions = sim.removed_revisions, event = ev, env = env, pebble = fake:records(),
     error = not ok and tostring(err) or nil,
   }
   if not ok then
@@ -433,7 +456,11 @@ end
 -- `status_history` (`{target = "unit"|"app", name=, message=}`),
 -- `action` (`name`, `params`, `results`, `logs`, `failure`), `writes`
 -- (each file written: `{path=, mode = "0644", owner=, group=}`),
--- `removed_secret_revisions`, `event` and `env` (as the charm saw them)
+-- `removed_secret_revisions`, `event` and `env` (as the charm saw them),
+-- `pebble` (per container: `requests` (`{method=, target=, body=,
+-- status=}`), `execs` (each command run: `argv`, `stdin`, `environment`,
+-- ..., `code`), `changes` (`{kind=, summary=, status=, err=, started=,
+-- stopped=}`), `writes` (each file pushed, with its permissions and owner))
 -- @raise @{HookFailed} when the hook failed (the charm raised); an
 -- "inconsistent state: ..." message when the state or event could not be
 -- (both at the test's line)

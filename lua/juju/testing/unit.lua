@@ -16,7 +16,12 @@
 -- programs go through `DISPATCH_PROCESS_WRAPPER` to the same binary named
 -- `dispatch-workload` (@{workload}), which records them and answers as
 -- the state's `processes` say. Files live under `DISPATCH_FILE_ROOT`, a
--- tree filled from the state's `files`.
+-- tree filled from the state's `files`. A Kubernetes charm's containers
+-- (the state's `containers`) are each a fake Pebble (`juju.testing.pebble`)
+-- kept in the session: the charm's `juju.pebble` finds
+-- `DISPATCH_PEBBLE_SIM` (the session directory) in its environment and
+-- sends every request there instead of to a socket, loading and saving
+-- the session as the hook commands do.
 --
 -- The state file is the JSON form of `juju.testing`'s state; the new state
 -- is written back to it (or to `--out`), with Juju's rules for a failed
@@ -31,6 +36,7 @@ local sim_mod = require "juju.testing.sim"
 local events = require "juju.testing.events"
 local consistency = require "juju.testing.consistency"
 local memfs = require "juju.testing.memfs"
+local pebble_fake = require "juju.testing.pebble"
 local json = juju.json
 
 local M = {}
@@ -69,6 +75,9 @@ The event:
   --secret ID         --label LABEL  --revision N
   --storage ID        --notice-key KEY  --notice-id ID  --notice-type TYPE
   --check NAME        --base BASE  --id ACTION-ID
+The containers (Kubernetes charms): the state's "containers", each a fake
+Pebble the charm's juju.pebble reaches (layers, services, files, execs,
+checks, notices; see juju.testing.pebble).
 The unit:
   --unit NAME         default <charm name>/0
   --juju-version V    default 3.6.0
@@ -167,6 +176,7 @@ local function to_json_state(state)
   for _, r in ipairs(s.relations or {}) do
     r.remote_units = json.array(r.remote_units or {})
   end
+  s.containers = pebble_fake.to_json(s.containers)
   return s
 end
 M.to_json_state = to_json_state
@@ -327,12 +337,14 @@ local function run_unpacked(root_dir, meta, opts)
     local before = copy(state)
     local files_before = state.files or {}
     local processes = state.processes
-    state.files, state.dirs, state.processes = nil, nil, nil
+    local fake = pebble_fake.new(state.containers, { meta = meta })
+    state.files, state.dirs, state.processes, state.containers = nil, nil, nil, nil
     state.stored = testing.raw_stored(state)
     state.deferred, state.juju_state = nil, nil
     local sim = sim_mod.new(state, hook, { take = true })
     write_json(session .. "/session.json", {
       sim = sim:save(), processes = json.array(copy(processes or {})), calls = json.array(), root = root,
+      pebble = fake:save(),
     }, false)
 
     env.PATH = session .. "/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -340,6 +352,7 @@ local function run_unpacked(root_dir, meta, opts)
     env.DISPATCH_SIM_SESSION = session
     env.DISPATCH_FILE_ROOT = root
     env.DISPATCH_PROCESS_WRAPPER = session .. "/bin/dispatch-workload"
+    env.DISPATCH_PEBBLE_SIM = session
     env.TMPDIR = os.getenv("TMPDIR")
     if opts.trace then env.DISPATCH_TRACE = "1" end
     local dispatch = root_dir .. "/dispatch"
@@ -372,10 +385,15 @@ local function run_unpacked(root_dir, meta, opts)
     end
     after = testing.friendly_stored(after)
     after.processes = processes
+    -- the containers keep what Pebble did, whether the hook failed or not
+    local pebble_after = pebble_fake.restore(saved.pebble or {})
+    local containers = pebble_after:state()
+    after.containers = next(containers) and containers or nil
     if next(after.files or {}) == nil then after.files = nil end
     local first_err = stderr:match("[^\n]*%S[^\n]*") or ""
     return after, {
       commands = sim.commands, processes = saved.calls, logs = sim.logs, status_history = sim.status_history,
+      pebble = pebble_after:records(),
       action = sim.action, removed_secret_revisions = sim.removed_revisions, event = ev, env = env,
       code = code, stdout = stdout, stderr = stderr, seconds = seconds,
       error = not succeeded and (timed_out and ("the hook timed out after %g s"):format(opts.timeout or 300)
@@ -605,6 +623,13 @@ local function words(argv)
   return table.concat(out, " ")
 end
 
+local function sorted_names(t)
+  local out = {}
+  for k in pairs(t or {}) do out[#out + 1] = k end
+  table.sort(out)
+  return out
+end
+
 local function bag_text(bag)
   local keys = {}
   for k in pairs(bag or {}) do keys[#keys + 1] = k end
@@ -650,6 +675,23 @@ function M.transcript(before, after, run)
     add("   workload programs:")
     for _, p in ipairs(run.processes) do
       add("     %s%s", words(p.argv), p.code ~= 0 and ("   -> exit " .. tostring(p.code)) or "")
+    end
+  end
+  for _, name in ipairs(sorted_names(run.pebble)) do
+    local rec = run.pebble[name]
+    if #rec.requests > 0 then
+      add("   pebble %s:", name)
+      local execs = 0
+      for _, r in ipairs(rec.requests) do
+        local note = r.refused and "   -> cannot connect" or (r.status and r.status >= 400 and ("   -> " .. r.status))
+          or ""
+        if r.method == "POST" and r.target == "/v1/exec" and r.status == 202 then
+          execs = execs + 1
+          local x = rec.execs[execs]
+          if x then note = "   " .. words(x.argv) .. (x.code ~= 0 and ("   -> exit " .. tostring(x.code)) or "") end
+        end
+        add("     %s %s%s", r.method, r.target, note)
+      end
     end
   end
   for _, l in ipairs(run.logs) do add("   log %s: %s", l.level, l.message) end
