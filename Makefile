@@ -258,10 +258,12 @@ check-integration: all $(TEST_TOOLS)
 	$(TEST_ENV) tests/helpers/with-transport exec   $(BUSTED) --run=integration
 	$(TEST_ENV) tests/helpers/with-transport socket $(BUSTED) --run=integration
 
-# The template charm's own specs, as a charm author runs them (busted in the
+# The template charms' own specs, as a charm author runs them (busted in the
 # charm's directory), with this build's juju.so.
+TEMPLATES := machine kubernetes
 check-template: all
-	cd charm-template/machine && $(BUSTED) --cpath='$(JUJU_CPATH)'
+	@set -e; for t in $(TEMPLATES); do echo "== charm-template/$$t"; \
+	  (cd charm-template/$$t && $(BUSTED) --cpath='$(JUJU_CPATH)'); done
 
 # Every architecture, under qemu-user (tests/cross/run; skipped, saying so,
 # without the cross compilers and qemu: make deps-cross).
