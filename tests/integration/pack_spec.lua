@@ -18,6 +18,7 @@ local ROOT = hookenv.cwd()
 local PACK = ROOT .. "/tools/pack.lua"
 local FIXTURE = ROOT .. "/tests/fixtures/pack-charm"
 local TEMPLATE = ROOT .. "/charm-template/machine"
+local K8S_TEMPLATE = ROOT .. "/charm-template/kubernetes"
 
 --- Whether a program is on PATH.
 local function have(program)
@@ -589,6 +590,51 @@ describe_once("the template and make #integration", function()
     assert.equal("make", cc.parts.dispatch.plugin)
     assert.same({ ["bin/dispatch"] = "dispatch" }, cc.parts.dispatch.organize)
     assert.equal("dump", cc.parts.charm.plugin)
+  end)
+
+  it("the Kubernetes template packs as a sidecar charm: its container, image resource and assumes", function()
+    local r = pack({ "--charm", K8S_TEMPLATE, "--dispatch", hookenv.dispatch_path(), "--out-dir", tmp })
+    assert.equal(0, r.code, r.stderr)
+    local archive = zip.read_file(tmp .. "/hello-lua-k8s.charm")
+    local meta = lyaml.load(archive.by_name["metadata.yaml"].data)
+    assert.equal("hello-lua-k8s", meta.name)
+    assert.same({ web = { resource = "web-image" } }, meta.containers)
+    assert.same({ type = "oci-image", ["upstream-source"] = "docker.io/library/nginx:1.28" },
+      { type = meta.resources["web-image"].type, ["upstream-source"] = meta.resources["web-image"]["upstream-source"] })
+    assert.same({ "k8s-api", "juju >= 3.6" }, meta.assumes)
+    assert.equal("http", meta.provides.website.interface)
+    local actions = lyaml.load(archive.by_name["actions.yaml"].data)
+    assert.same({ "name" }, actions.greet.required)
+    assert.is_string(actions["check-config"].description)
+    local manifest = lyaml.load(archive.by_name["manifest.yaml"].data)
+    assert.same({ { name = "ubuntu", channel = "24.04", architectures = { "amd64" } } }, manifest.bases)
+    assert.equal("100755", ("%o"):format(archive.by_name.dispatch.mode))
+    local cc = load_cc(K8S_TEMPLATE)
+    assert.same({ "amd64", "arm64", "ppc64el", "s390x" }, (function()
+      local arches = {}
+      for a in pairs(cc.platforms) do arches[#arches + 1] = a end
+      table.sort(arches)
+      return arches
+    end)())
+    assert.same(load_cc(TEMPLATE).parts, cc.parts)      -- built the same way as the machine template
+  end)
+
+  it("both templates' charmcraft parts build-packages are the packages `make` needs", function()
+    local makefile = assert(hookenv.read_file(ROOT .. "/Makefile"))
+    local text = makefile:match("\nBUILD_PKGS%s*:=%s*(.-[^\\])\n")
+    local wanted = {}
+    for pkg in text:gsub("\\\n", " "):gmatch("%S+") do
+      if pkg ~= "build-essential" then wanted[#wanted + 1] = pkg end
+    end
+    table.sort(wanted)
+    for _, dir in ipairs { TEMPLATE, K8S_TEMPLATE } do
+      local declared = {}
+      for _, pkg in ipairs(load_cc(dir).parts.dispatch["build-packages"]) do
+        if pkg ~= "gcc" and pkg ~= "make" then declared[#declared + 1] = pkg end
+      end
+      table.sort(declared)
+      assert.same(wanted, declared, dir)
+    end
   end)
 
   it("make charm CHARM=dir packs with a stripped dispatch and says how long it took", function()
