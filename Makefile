@@ -15,8 +15,9 @@
 #                    build/<name>_<arch>.charm, one per architecture, no
 #                    charmcraft (CHARM_OUT=dir, ARCHES="amd64 arm64"; needs
 #                    lua-yaml, lua-filesystem and make deps-cross)
-#   make new-charm NAME=my-charm DIR=../my-charm
-#                    a new charm directory from the template
+#   make new-charm NAME=my-charm DIR=../my-charm [TEMPLATE=kubernetes]
+#                    a new charm directory from a template (machine, the
+#                    default, or kubernetes)
 #
 # WERROR=1 turns warnings into errors (CI sets it). Tools and library paths
 # are variables: CC, LUA, BUSTED, LUACHECK, LDOC, GO, FUZZ_CC, LUA_INC,
@@ -379,8 +380,9 @@ charm: $(B)/dispatch
 	@CHARM='$(CHARM)' OUT='$(CHARM_OUT)' B='$(B)' HOST_ARCH='$(HOST_ARCH)' ARCHES='$(ARCHES)' \
 	  STRIP='$(STRIP)' LUA='$(LUA)' COMPILE='$(EMBED_BYTECODE)' VERSION='$(VERSION)' tools/pack-charms
 new-charm:
-	@test -n '$(NAME)' && test -n '$(DIR)' || { echo "usage: make new-charm NAME=my-charm DIR=../my-charm"; exit 2; }
-	@tools/new-charm '$(NAME)' '$(DIR)'
+	@test -n '$(NAME)' && test -n '$(DIR)' || \
+	  { echo "usage: make new-charm NAME=my-charm DIR=../my-charm [TEMPLATE=machine|kubernetes]"; exit 2; }
+	@tools/new-charm '$(NAME)' '$(DIR)' $(if $(TEMPLATE),'$(TEMPLATE)')
 
 # ---------------------------------------------------------------- misc
 doc: all

@@ -684,6 +684,40 @@ describe_once("the template and make #integration", function()
     assert.equal("my-web-app", meta.name)
   end)
 
+  it("make new-charm TEMPLATE=kubernetes: a renamed copy of the Kubernetes template, its tests passing", function()
+    local dir = tmp .. "/my-site"
+    local ok, log = make({ "new-charm", "NAME=my-site", "DIR=" .. dir, "TEMPLATE=kubernetes" })
+    assert(ok, log)
+    assert.matches("from " .. K8S_TEMPLATE, log, 1, true)
+    assert.matches("--resource IMAGE-RESOURCE=IMAGE", log, 1, true)
+    local cc = load_cc(dir)
+    assert.same({ "my-site", "My Site" }, { cc.name, cc.title })
+    assert.same({ web = { resource = "web-image" } }, cc.containers)
+    local grep = hookenv.run({ "-rlI", "-e", "hello-lua", "-e", "hello_lua", "-e", "Hello Lua", dir },
+                             { program = "grep" })
+    assert.equal("", grep.stdout)
+    assert.matches('local RELOAD_NOTICE = "example.com/my-site/reload"',
+      assert(hookenv.read_file(dir .. "/src/charm.lua")), 1, true)
+    -- its own tests, renamed too, pass as a charm author runs them
+    local busted = hookenv.run({ "/usr/bin/busted", "--cpath=" .. (os.getenv("JUJU_CPATH") or ROOT .. "/build/?.so") },
+                               { program = "lua5.4", cwd = dir })
+    assert.equal(0, busted.code, busted.stdout .. busted.stderr)
+    local r = pack({ "--charm", dir, "--dispatch", hookenv.dispatch_path(), "--out-dir", tmp })
+    assert.equal(0, r.code, r.stderr)
+  end)
+
+  it("make new-charm TEMPLATE=machine is the default; another word is a template directory", function()
+    local ok, log = make({ "new-charm", "NAME=plain", "DIR=" .. tmp .. "/plain", "TEMPLATE=machine" })
+    assert(ok, log)
+    assert.same({}, load_cc(tmp .. "/plain").containers or {})
+    ok, log = make({ "new-charm", "NAME=other", "DIR=" .. tmp .. "/other", "TEMPLATE=" .. tmp .. "/plain" })
+    assert(ok, log)
+    assert.equal("other", load_cc(tmp .. "/other").name)
+    ok, log = make({ "new-charm", "NAME=none", "DIR=" .. tmp .. "/none", "TEMPLATE=windows" })
+    assert.is_false(ok)
+    assert.matches("no template at windows (machine, kubernetes, or a charm directory)", log, 1, true)
+  end)
+
   it("make new-charm refuses a bad name, a non-empty directory, missing arguments", function()
     local ok, log = make({ "new-charm", "NAME=My_Charm", "DIR=" .. tmp .. "/a" })
     assert.is_false(ok)
