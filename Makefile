@@ -4,7 +4,8 @@
 #                    anything (run `make deps` first on a fresh machine)
 #   make deps        apt-get the Debian packages building needs
 #   make test        apt-get what testing needs, then every suite (`make check`)
-#   make demo        the demo, after installing what it needs
+#   make demo        the demo (both templates on a simulated unit), after
+#                    installing what it needs
 #   make check       every suite, without touching packages
 #   make check-asan  the suites against an ASan+UBSan build
 #   make bench       benchmarks (ratios against a baseline in the same run)
@@ -350,13 +351,15 @@ bench: all $(TEST_TOOLS) $(B)/bench/trivial $(B)/bench/trivial-static $(B)/bench
 	$(TEST_ENV) tests/bench/run
 
 # ---------------------------------------------------------------- demo
-# The template, packed, run through its events on a simulated unit
-# (tools/demo: one `dispatch --simulate` per event).
+# The templates, packed, run through their events on a simulated unit
+# (tools/demo: one `dispatch --simulate` per event), the machine one first.
 demo: deps-demo
 	@$(MAKE) --no-print-directory run-demo
 run-demo: all
-	@$(MAKE) --no-print-directory charm ARCHES=$(HOST_ARCH)
-	BUILD=$(CURDIR)/$(B) DEMO_CHARM=$(CURDIR)/$(B)/hello-lua_$(HOST_ARCH).charm tools/demo
+	@$(MAKE) --no-print-directory charm ARCHES=$(HOST_ARCH) CHARM=charm-template/machine
+	@$(MAKE) --no-print-directory charm ARCHES=$(HOST_ARCH) CHARM=charm-template/kubernetes
+	BUILD=$(CURDIR)/$(B) DEMO_CHARM=$(CURDIR)/$(B)/hello-lua_$(HOST_ARCH).charm \
+	  DEMO_K8S_CHARM=$(CURDIR)/$(B)/hello-lua-k8s_$(HOST_ARCH).charm tools/demo
 
 # ---------------------------------------------------------------- charms
 # make charm: CHARM_OUT/<name>_<arch>.charm for each architecture CHARM's
