@@ -4,7 +4,8 @@
 #                    anything (run `make deps` first on a fresh machine)
 #   make deps        apt-get the Debian packages building needs
 #   make test        apt-get what testing needs, then every suite (`make check`)
-#   make demo        the demo, after installing what it needs
+#   make demo        the demo (both templates on a simulated unit), after
+#                    installing what it needs
 #   make check       every suite, without touching packages
 #   make check-asan  the suites against an ASan+UBSan build
 #   make bench       benchmarks (ratios against a baseline in the same run)
@@ -15,8 +16,9 @@
 #                    build/<name>_<arch>.charm, one per architecture, no
 #                    charmcraft (CHARM_OUT=dir, ARCHES="amd64 arm64"; needs
 #                    lua-yaml, lua-filesystem and make deps-cross)
-#   make new-charm NAME=my-charm DIR=../my-charm
-#                    a new charm directory from the template
+#   make new-charm NAME=my-charm DIR=../my-charm [TEMPLATE=kubernetes]
+#                    a new charm directory from a template (machine, the
+#                    default, or kubernetes)
 #
 # WERROR=1 turns warnings into errors (CI sets it). Tools and library paths
 # are variables: CC, LUA, BUSTED, LUACHECK, LDOC, GO, FUZZ_CC, LUA_INC,
@@ -258,10 +260,12 @@ check-integration: all $(TEST_TOOLS)
 	$(TEST_ENV) tests/helpers/with-transport exec   $(BUSTED) --run=integration
 	$(TEST_ENV) tests/helpers/with-transport socket $(BUSTED) --run=integration
 
-# The template charm's own specs, as a charm author runs them (busted in the
+# The template charms' own specs, as a charm author runs them (busted in the
 # charm's directory), with this build's juju.so.
+TEMPLATES := machine kubernetes
 check-template: all
-	cd charm-template/machine && $(BUSTED) --cpath='$(JUJU_CPATH)'
+	@set -e; for t in $(TEMPLATES); do echo "== charm-template/$$t"; \
+	  (cd charm-template/$$t && $(BUSTED) --cpath='$(JUJU_CPATH)'); done
 
 # Every architecture, under qemu-user (tests/cross/run; skipped, saying so,
 # without the cross compilers and qemu: make deps-cross).
@@ -347,13 +351,15 @@ bench: all $(TEST_TOOLS) $(B)/bench/trivial $(B)/bench/trivial-static $(B)/bench
 	$(TEST_ENV) tests/bench/run
 
 # ---------------------------------------------------------------- demo
-# The template, packed, run through its events on a simulated unit
-# (tools/demo: one `dispatch --simulate` per event).
+# The templates, packed, run through their events on a simulated unit
+# (tools/demo: one `dispatch --simulate` per event), the machine one first.
 demo: deps-demo
 	@$(MAKE) --no-print-directory run-demo
 run-demo: all
-	@$(MAKE) --no-print-directory charm ARCHES=$(HOST_ARCH)
-	BUILD=$(CURDIR)/$(B) DEMO_CHARM=$(CURDIR)/$(B)/hello-lua_$(HOST_ARCH).charm tools/demo
+	@$(MAKE) --no-print-directory charm ARCHES=$(HOST_ARCH) CHARM=charm-template/machine
+	@$(MAKE) --no-print-directory charm ARCHES=$(HOST_ARCH) CHARM=charm-template/kubernetes
+	BUILD=$(CURDIR)/$(B) DEMO_CHARM=$(CURDIR)/$(B)/hello-lua_$(HOST_ARCH).charm \
+	  DEMO_K8S_CHARM=$(CURDIR)/$(B)/hello-lua-k8s_$(HOST_ARCH).charm tools/demo
 
 # ---------------------------------------------------------------- charms
 # make charm: CHARM_OUT/<name>_<arch>.charm for each architecture CHARM's
@@ -377,8 +383,9 @@ charm: $(B)/dispatch
 	@CHARM='$(CHARM)' OUT='$(CHARM_OUT)' B='$(B)' HOST_ARCH='$(HOST_ARCH)' ARCHES='$(ARCHES)' \
 	  STRIP='$(STRIP)' LUA='$(LUA)' COMPILE='$(EMBED_BYTECODE)' VERSION='$(VERSION)' tools/pack-charms
 new-charm:
-	@test -n '$(NAME)' && test -n '$(DIR)' || { echo "usage: make new-charm NAME=my-charm DIR=../my-charm"; exit 2; }
-	@tools/new-charm '$(NAME)' '$(DIR)'
+	@test -n '$(NAME)' && test -n '$(DIR)' || \
+	  { echo "usage: make new-charm NAME=my-charm DIR=../my-charm [TEMPLATE=machine|kubernetes]"; exit 2; }
+	@tools/new-charm '$(NAME)' '$(DIR)' $(if $(TEMPLATE),'$(TEMPLATE)')
 
 # ---------------------------------------------------------------- misc
 doc: all

@@ -18,6 +18,7 @@ local ROOT = hookenv.cwd()
 local PACK = ROOT .. "/tools/pack.lua"
 local FIXTURE = ROOT .. "/tests/fixtures/pack-charm"
 local TEMPLATE = ROOT .. "/charm-template/machine"
+local K8S_TEMPLATE = ROOT .. "/charm-template/kubernetes"
 
 --- Whether a program is on PATH.
 local function have(program)
@@ -591,6 +592,51 @@ describe_once("the template and make #integration", function()
     assert.equal("dump", cc.parts.charm.plugin)
   end)
 
+  it("the Kubernetes template packs as a sidecar charm: its container, image resource and assumes", function()
+    local r = pack({ "--charm", K8S_TEMPLATE, "--dispatch", hookenv.dispatch_path(), "--out-dir", tmp })
+    assert.equal(0, r.code, r.stderr)
+    local archive = zip.read_file(tmp .. "/hello-lua-k8s.charm")
+    local meta = lyaml.load(archive.by_name["metadata.yaml"].data)
+    assert.equal("hello-lua-k8s", meta.name)
+    assert.same({ web = { resource = "web-image" } }, meta.containers)
+    assert.same({ type = "oci-image", ["upstream-source"] = "docker.io/library/nginx:1.28" },
+      { type = meta.resources["web-image"].type, ["upstream-source"] = meta.resources["web-image"]["upstream-source"] })
+    assert.same({ "k8s-api", "juju >= 3.6" }, meta.assumes)
+    assert.equal("http", meta.provides.website.interface)
+    local actions = lyaml.load(archive.by_name["actions.yaml"].data)
+    assert.same({ "name" }, actions.greet.required)
+    assert.is_string(actions["check-config"].description)
+    local manifest = lyaml.load(archive.by_name["manifest.yaml"].data)
+    assert.same({ { name = "ubuntu", channel = "24.04", architectures = { "amd64" } } }, manifest.bases)
+    assert.equal("100755", ("%o"):format(archive.by_name.dispatch.mode))
+    local cc = load_cc(K8S_TEMPLATE)
+    assert.same({ "amd64", "arm64", "ppc64el", "s390x" }, (function()
+      local arches = {}
+      for a in pairs(cc.platforms) do arches[#arches + 1] = a end
+      table.sort(arches)
+      return arches
+    end)())
+    assert.same(load_cc(TEMPLATE).parts, cc.parts)      -- built the same way as the machine template
+  end)
+
+  it("both templates' charmcraft parts build-packages are the packages `make` needs", function()
+    local makefile = assert(hookenv.read_file(ROOT .. "/Makefile"))
+    local text = makefile:match("\nBUILD_PKGS%s*:=%s*(.-[^\\])\n")
+    local wanted = {}
+    for pkg in text:gsub("\\\n", " "):gmatch("%S+") do
+      if pkg ~= "build-essential" then wanted[#wanted + 1] = pkg end
+    end
+    table.sort(wanted)
+    for _, dir in ipairs { TEMPLATE, K8S_TEMPLATE } do
+      local declared = {}
+      for _, pkg in ipairs(load_cc(dir).parts.dispatch["build-packages"]) do
+        if pkg ~= "gcc" and pkg ~= "make" then declared[#declared + 1] = pkg end
+      end
+      table.sort(declared)
+      assert.same(wanted, declared, dir)
+    end
+  end)
+
   it("make charm CHARM=dir packs with a stripped dispatch and says how long it took", function()
     local charm = copy_tree(FIXTURE, tmp, "charm")
     local ok, log = make({ "charm", "CHARM=" .. charm, "CHARM_OUT=" .. tmp .. "/out" })
@@ -636,6 +682,40 @@ describe_once("the template and make #integration", function()
     assert.equal(0, r.code, r.stderr)
     local meta = lyaml.load(zip.read_file(tmp .. "/my-web-app.charm").by_name["metadata.yaml"].data)
     assert.equal("my-web-app", meta.name)
+  end)
+
+  it("make new-charm TEMPLATE=kubernetes: a renamed copy of the Kubernetes template, its tests passing", function()
+    local dir = tmp .. "/my-site"
+    local ok, log = make({ "new-charm", "NAME=my-site", "DIR=" .. dir, "TEMPLATE=kubernetes" })
+    assert(ok, log)
+    assert.matches("from " .. K8S_TEMPLATE, log, 1, true)
+    assert.matches("--resource IMAGE-RESOURCE=IMAGE", log, 1, true)
+    local cc = load_cc(dir)
+    assert.same({ "my-site", "My Site" }, { cc.name, cc.title })
+    assert.same({ web = { resource = "web-image" } }, cc.containers)
+    local grep = hookenv.run({ "-rlI", "-e", "hello-lua", "-e", "hello_lua", "-e", "Hello Lua", dir },
+                             { program = "grep" })
+    assert.equal("", grep.stdout)
+    assert.matches('local RELOAD_NOTICE = "example.com/my-site/reload"',
+      assert(hookenv.read_file(dir .. "/src/charm.lua")), 1, true)
+    -- its own tests, renamed too, pass as a charm author runs them
+    local busted = hookenv.run({ "/usr/bin/busted", "--cpath=" .. (os.getenv("JUJU_CPATH") or ROOT .. "/build/?.so") },
+                               { program = "lua5.4", cwd = dir })
+    assert.equal(0, busted.code, busted.stdout .. busted.stderr)
+    local r = pack({ "--charm", dir, "--dispatch", hookenv.dispatch_path(), "--out-dir", tmp })
+    assert.equal(0, r.code, r.stderr)
+  end)
+
+  it("make new-charm TEMPLATE=machine is the default; another word is a template directory", function()
+    local ok, log = make({ "new-charm", "NAME=plain", "DIR=" .. tmp .. "/plain", "TEMPLATE=machine" })
+    assert(ok, log)
+    assert.same({}, load_cc(tmp .. "/plain").containers or {})
+    ok, log = make({ "new-charm", "NAME=other", "DIR=" .. tmp .. "/other", "TEMPLATE=" .. tmp .. "/plain" })
+    assert(ok, log)
+    assert.equal("other", load_cc(tmp .. "/other").name)
+    ok, log = make({ "new-charm", "NAME=none", "DIR=" .. tmp .. "/none", "TEMPLATE=windows" })
+    assert.is_false(ok)
+    assert.matches("no template at windows (machine, kubernetes, or a charm directory)", log, 1, true)
   end)
 
   it("make new-charm refuses a bad name, a non-empty directory, missing arguments", function()

@@ -261,7 +261,9 @@ describe_once("dispatch --simulate, a Kubernetes charm and its container #integr
     assert.same({ name = "active", message = "serving on port 8080" }, read_state().unit_status)
     assert.matches("\n   pebble web:\n     GET /v1/system%-info\n", r.stdout)
     assert.matches("\n     POST /v1/exec   nginx %-t\n", r.stdout)
-    assert.matches("\n     POST /v1/services\n", r.stdout)
+    assert.matches("\n     POST /v1/files   write /etc/nginx/conf%.d/site%.conf\n", r.stdout)
+    assert.matches("\n     POST /v1/layers   add layer web %(combine%)\n", r.stdout)
+    assert.matches("\n     POST /v1/services   replan: started nginx\n", r.stdout)
   end)
 
   it("chains: config-changed rewrites the file and the replan restarts nginx (--json: the changes)", function()
@@ -283,7 +285,7 @@ describe_once("dispatch --simulate, a Kubernetes charm and its container #integr
       notices = { { id = "4", key = "example.com/reload", last_data = { reason = "rotated" } } } } } }
     local r = sim { "web-pebble-custom-notice", "--notice-key", "example.com/reload" }
     assert.equal(0, r.code, r.stderr .. r.stdout)
-    assert.matches("\n     POST /v1/signals\n     GET /v1/notices/4\n", r.stdout)
+    assert.matches("\n     POST /v1/signals   SIGHUP to nginx\n     GET /v1/notices/4\n", r.stdout)
     local s = read_state()
     assert.same({ reloads = 1, reason = "rotated" }, s.stored)
   end)

@@ -618,7 +618,9 @@ end
 local function words(argv)
   local out = {}
   for i, w in ipairs(argv) do
-    out[i] = (w == "" or w:find("[%s\"'\\]")) and ("%q"):format(w) or w
+    -- quoted when it must be, a line break as \n (%q writes a backslash
+    -- and the line break itself, which would break the transcript's line)
+    out[i] = (w == "" or w:find("[%s\"'\\]")) and (("%q"):format(w):gsub("\\\n", "\\n")) or w
   end
   return table.concat(out, " ")
 end
@@ -642,6 +644,51 @@ end
 local function status_text(st)
   if not st then return "unknown" end
   return st.name .. (st.message and st.message ~= "" and (": " .. st.message) or "")
+end
+
+--- A word on what a request to a container's Pebble did, for the
+-- transcript: the files a POST /v1/files wrote (or the directories it
+-- made, the paths it removed), the layer added, what a service change
+-- stopped and started, the signal sent, the checks started or stopped,
+-- the notice recorded. service_changes: the container's service changes
+-- (not execs), in order, taken one by one as their requests come.
+local function pebble_note(r, service_changes)
+  local b = type(r.body) == "table" and r.body or {}
+  local function paths(list)
+    local out = {}
+    for _, item in ipairs(type(list) == "table" and list or {}) do
+      if type(item) == "table" and type(item.path) == "string" then out[#out + 1] = item.path end
+    end
+    return table.concat(out, ", ")
+  end
+  local function names(list)
+    local out = {}
+    for _, n in ipairs(type(list) == "table" and list or {}) do out[#out + 1] = tostring(n) end
+    return table.concat(out, ", ")
+  end
+  if r.method ~= "POST" or not r.status or r.status >= 400 then return nil end
+  if r.target == "/v1/files" then
+    if b.action == "write" then return "write " .. paths(b.files) end
+    if b.action == "make-dirs" then return "make dirs " .. paths(b.dirs) end
+    if b.action == "remove" then return "remove " .. paths(b.paths) end
+  elseif r.target == "/v1/layers" and type(b.label) == "string" then
+    return ("add layer %s%s"):format(b.label, b.combine and " (combine)" or "")
+  elseif r.target == "/v1/services" then
+    local ch = table.remove(service_changes, 1)
+    if not ch then return nil end
+    local did = {}
+    if ch.stopped and #ch.stopped > 0 then did[#did + 1] = "stopped " .. names(ch.stopped) end
+    if ch.started and #ch.started > 0 then did[#did + 1] = "started " .. names(ch.started) end
+    if ch.err then did[#did + 1] = "failed: " .. (tostring(ch.err):match("[^\n]*$") or "") end
+    return ("%s: %s"):format(ch.kind, #did > 0 and table.concat(did, "; ") or "nothing to do")
+  elseif r.target == "/v1/signals" and type(b.signal) == "string" then
+    return b.signal .. " to " .. names(b.services)
+  elseif r.target == "/v1/checks" and type(b.action) == "string" then
+    return b.action .. " " .. names(b.checks)
+  elseif r.target == "/v1/notices" and type(b.key) == "string" then
+    return "notify " .. b.key
+  end
+  return nil
 end
 
 --- What a person reads of one run.
@@ -682,6 +729,10 @@ function M.transcript(before, after, run)
     if #rec.requests > 0 then
       add("   pebble %s:", name)
       local execs = 0
+      local service_changes = {}
+      for _, ch in ipairs(rec.changes or {}) do
+        if ch.kind ~= "exec" then service_changes[#service_changes + 1] = ch end
+      end
       for _, r in ipairs(rec.requests) do
         local note = r.refused and "   -> cannot connect" or (r.status and r.status >= 400 and ("   -> " .. r.status))
           or ""
@@ -689,6 +740,9 @@ function M.transcript(before, after, run)
           execs = execs + 1
           local x = rec.execs[execs]
           if x then note = "   " .. words(x.argv) .. (x.code ~= 0 and ("   -> exit " .. tostring(x.code)) or "") end
+        else
+          local did = pebble_note(r, service_changes)
+          if did then note = "   " .. did end
         end
         add("     %s %s%s", r.method, r.target, note)
       end
