@@ -481,7 +481,13 @@ describe("juju.pebble errors #unit", function()
     reply(nil, "bad status line", "protocol")
     local err = raised(function() c:plan() end)
     assert.equal(pebble.ProtocolError, getmetatable(err))
-    assert.equal("Pebble protocol error on GET /v1/plan?format=yaml: bad status line", tostring(err))
+    assert.equal("Pebble protocol error on GET /v1/plan?format=yaml from " .. SOCKET .. ": bad status line",
+      tostring(err))
+    assert.equal(SOCKET, err.socket)
+    -- a message that names the socket already (the C client's do) does not get it twice
+    reply(nil, "malformed HTTP response from " .. SOCKET .. ": invalid constant string", "protocol")
+    assert.equal("Pebble protocol error on GET /v1/plan?format=yaml: malformed HTTP response from " .. SOCKET
+      .. ": invalid constant string", tostring(raised(function() c:plan() end)))
   end)
 
   it("an error envelope: APIError with the code, status, kind, message and value", function()
@@ -505,8 +511,8 @@ describe("juju.pebble errors #unit", function()
 
   it("a 2xx answer that is not an envelope: ProtocolError", function()
     reply(200, JSON, "[1, 2]")
-    assert.equal("Pebble protocol error on GET /v1/system-info: the answer's type is nil (sync, async or error "
-      .. "expected)", tostring(raised(function() c:system_info() end)))
+    assert.equal("Pebble protocol error on GET /v1/system-info from " .. SOCKET .. ": the answer's type is nil "
+      .. "(sync, async or error expected)", tostring(raised(function() c:system_info() end)))
     reply(200, JSON, "not json")
     assert.matches("the answer is not a JSON object: invalid JSON", tostring(raised(function() c:system_info() end)))
     reply(200, JSON, '{"type":"weird"}')
@@ -950,7 +956,8 @@ describe("juju.pebble exec #unit", function()
       { "handshake", pebble.ConnectionError, "lost the connection to Pebble at " .. SOCKET .. ": bad handshake" },
       { "timeout", pebble.TimeoutError,
         "Pebble at " .. SOCKET .. " did not answer exec sleep 1 in time: bad handshake" },
-      { "protocol", pebble.ProtocolError, "Pebble protocol error on exec sleep 1: bad handshake" },
+      { "protocol", pebble.ProtocolError,
+        "Pebble protocol error on exec sleep 1 from " .. SOCKET .. ": bad handshake" },
     } do
       async("4", { ["task-id"] = "11" })
       io_replies[1] = table.pack(nil, "bad handshake", case[1])
