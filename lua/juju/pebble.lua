@@ -242,8 +242,9 @@ end
 --   names; the body as a string), or `nil, message, kind` with kind one of
 --   "connect", "timeout", "protocol", "io";
 -- * `exec_io(socket_path, task_id, opts)` (opts: `stdin`, `split_stderr`,
---   `timeout`) returns `stdout, stderr`, or `nil, message, kind` (kinds as
---   above, and "handshake");
+--   `timeout`, `connect_timeout`: seconds the websockets may take to open)
+--   returns `stdout, stderr`, or `nil, message, kind` (kinds as above, and
+--   "handshake");
 -- * optional `monotime()` and `sleep(seconds)`: the clock waiting for a
 --   change reads (default `juju.sys`'s), so a fake can make time pass.
 --
@@ -1479,14 +1480,15 @@ function Client:exec(argv, opts)
   local result, change_id = self:_call("POST", "/v1/exec", nil, body)
   local task_id = type(result) == "table" and result["task-id"] or nil
   if not change_id or type(task_id) ~= "string" then
-    error(new_error(M.ProtocolError, { method = "POST", target = "/v1/exec",
+    error(protocol_error(self, { method = "POST", target = "/v1/exec",
       message = "exec answered without a change and a task id" }))
   end
   local t = M.transport()
   if not t.exec_io then error("juju.pebble: the transport has no exec_io", 0) end
+  -- Opening each websocket is a request: it has the client's timeout.
   local stdout, stderr, kind = t.exec_io(self.socket_path, task_id, {
     stdin = opts.stdin, split_stderr = opts.split_stderr == true,
-    timeout = opts.timeout and opts.timeout + 1 or nil,
+    timeout = opts.timeout and opts.timeout + 1 or nil, connect_timeout = self.timeout,
   })
   if stdout == nil then
     error(transport_error(self, stderr, kind, "exec " .. concat(cmd, " ")))

@@ -897,15 +897,20 @@ describe("juju.pebble exec #unit", function()
     assert.equal('{"command":["echo","hello"],"environment":{"LANG":"C","N":"3"},"group":"app","group-id":1000,'
       .. '"service-context":"web","split-stderr":false,"timeout":"10.000s","user":"app","user-id":1000,'
       .. '"working-dir":"/srv"}', calls[1].body)
-    assert.same({ { socket = SOCKET, task_id = "11", opts = { stdin = "in", split_stderr = false, timeout = 11 } } },
-      io_calls)
+    assert.same({ { socket = SOCKET, task_id = "11", opts = { stdin = "in", split_stderr = false, timeout = 11,
+                                                              connect_timeout = 5 } } }, io_calls)
   end)
 
   it("the least a request holds: the command, an empty environment, split-stderr", function()
     exec_answers(0)
     c:exec({ "true" })
     assert.equal('{"command":["true"],"environment":{},"split-stderr":false}', calls[1].body)
-    assert.same({ split_stderr = false }, io_calls[1].opts)
+    assert.same({ split_stderr = false, connect_timeout = 5 }, io_calls[1].opts)
+    -- the websockets open within the client's timeout, as any request
+    c = pebble.client(SOCKET, { timeout = 0.5 })
+    exec_answers(0)
+    c:exec({ "true" })
+    assert.equal(0.5, io_calls[2].opts.connect_timeout)
   end)
 
   it("split_stderr: stderr apart", function()
