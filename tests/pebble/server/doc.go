@@ -61,7 +61,9 @@
 //
 // Exec: see exec.go. The exit code is in the exec task's data
 // ("exit-code"); a command killed by signal N reports 128+N; a command
-// past its timeout is killed and its task fails ("timed out after ...").
+// past its timeout is killed and its task fails ("timed out after ...",
+// exit code -1), as does one that cannot start (its output sockets still
+// get their {"command":"end"}, as from Pebble).
 //
 // # Control surface (for tests)
 //
