@@ -174,6 +174,7 @@ describe_once("juju.pebble in build/dispatch against build/fake-pebble #integrat
       local mark = fake:log_mark()
       local out = run [[
         local c = pebble.container("web")
+        out.no_defaults = catch(c.autostart, c)
         c:add_layer("svc", { services = {
           s1 = { override = "replace", command = "/bin/s1", startup = "enabled" },
           s2 = { override = "replace", command = "/bin/s2" },
@@ -194,6 +195,8 @@ describe_once("juju.pebble in build/dispatch against build/fake-pebble #integrat
         out.none = c:service("nope") == nil
         out.unknown = catch(c.start, c, "nope")
       ]]
+      assert.equal("juju.pebble.APIError", out.no_defaults.type)
+      assert.same({ 400, "no-default-services" }, { out.no_defaults.fields.code, out.no_defaults.fields.kind })
       assert.same({ kind = "autostart", status = "Done", ready = true, tasks = 1 }, out.autostart)
       assert.same({ s1 = "active", s2 = "inactive" }, out.after_autostart)
       assert.same({ kind = "start", status = "Done", ready = true, tasks = 1 }, out.start)
@@ -208,7 +211,7 @@ describe_once("juju.pebble in build/dispatch against build/fake-pebble #integrat
       -- every action was followed by a wait for its change, which was ready
       local log = fake:log(mark)
       local posts = records(log, "POST", "^/v1/services$")
-      assert.equal(6, #posts)
+      assert.equal(7, #posts)
       local waits = records(log, "GET", "^/v1/changes/%d+/wait$")
       assert.equal(5, #waits)
       for _, w in ipairs(waits) do
@@ -529,7 +532,7 @@ describe_once("juju.pebble in build/dispatch against build/fake-pebble #integrat
     end)
   end)
 
-  it("200 requests and 50 execs in one process: the same fds, no child left", function()
+  it("200 requests and 50 execs in one process (and failures): the same fds, no child left", function()
     local out = run [[
       local function probe()
         local fds = #sys.listdir("/proc/self/fd") - 1   -- less listdir's own
@@ -555,10 +558,29 @@ describe_once("juju.pebble in build/dispatch against build/fake-pebble #integrat
         local r = c:exec({ "sh", "-c", "cat; echo $0 >&2" }, { stdin = tostring(i), split_stderr = i % 2 == 0 })
         assert(r.stdout:sub(1, #tostring(i)) == tostring(i))
       end
-      out.failures = failures
       out.after = probe()
+      -- and failures half-way: hostile answers, websockets refused after others opened
+      local pio = require "juju.pebble.io"
+      local quick = pebble.container("web", { timeout = 0.3 })
+      local hostile = { { "/v1/plan", "garbage" }, { "/v1/plan", "truncated-chunked" }, { "/v1/plan", "hang" },
+        { "/v1/tasks/*/websocket/stdio", "ws-masked" }, { "/v1/tasks/*/websocket/stdio", "close" },
+        { "/v1/tasks/*/websocket/stderr", "hang" }, { "/v1/tasks/*/websocket/control", "ws-rsv" } }
+      for _, h in ipairs(hostile) do
+        assert(pio.request(c.socket_path, "POST", "/fake/hostile", nil,
+          json.encode { path = h[1], mode = h[2], count = 1 }, 5) == 200)
+        local ok
+        if h[1] == "/v1/plan" then
+          ok = pcall(quick.plan, quick)
+        else
+          ok = pcall(quick.exec, quick, { "echo" }, { split_stderr = true })
+        end
+        if not ok then failures = failures + 1 end
+      end
+      out.failures = failures
+      out.after_failures = probe()
     ]]
-    assert.equal(50, out.failures)
+    assert.equal(50 + 7, out.failures)
+    assert.equal(out.before, out.after_failures)
     assert.matches("zombies=0 children=1$", out.before)  -- the probing shell
     assert.equal(out.before, out.after)
   end)
