@@ -75,6 +75,18 @@ static int64_t deadline_arg(lua_State *L, int idx, int argn, const char *what)
     return net_deadline_after((double)t);
 }
 
+/* connect_timeout at idx (seconds > 0) in milliseconds, at most
+ * PEBBLE_EXEC_OPEN_MS: Pebble gives the websockets no longer. */
+static int open_ms_arg(lua_State *L, int idx, int argn)
+{
+    int isnum = 0;
+    lua_Number t = lua_tonumberx(L, idx, &isnum);
+    if (lua_type(L, idx) != LUA_TNUMBER || !isnum || !(t > 0))
+        luaL_argerror(L, argn, "connect_timeout must be a number of seconds > 0");
+    double ms = ceil((double)t * 1000.0);
+    return ms < PEBBLE_EXEC_OPEN_MS ? (int)ms : PEBBLE_EXEC_OPEN_MS;
+}
+
 static int push_failure(lua_State *L, const net_error *e)
 {
     lua_pushnil(L);
@@ -207,7 +219,8 @@ send stdin and read the output until Pebble ends it. The websockets are
 opened at once (Pebble fails the task when they are not all connected
 within 5 s); stdin is written while output is read, so neither can block
 the other. When the timeout passes first, `SIGKILL` goes to the command
-through the control socket and the kind is `"timeout"`. The exit code is
+through the control socket and the kind is `"timeout"`. A websocket that
+does not open within `connect_timeout` is a `"timeout"` too. The exit code is
 not here: wait for the change (`GET /v1/changes/<id>/wait`) after this.
 At most 256 MiB of stdout and of stderr are kept.
 @tparam string socket_path Pebble's unix socket
@@ -216,7 +229,8 @@ At most 256 MiB of stdout and of stderr are kept.
 @tparam[opt] table opts `stdin` (string: sent, then the end of input;
 nil: the input ends at once), `split_stderr` (boolean: the exec was
 started with `"split-stderr": true`, so stderr has its own socket),
-`timeout` (seconds > 0; nil: none)
+`timeout` (seconds > 0; nil: none), `connect_timeout` (seconds > 0 the
+websockets may take to open, at most and by default Pebble's own 5 s)
 @treturn[1] string stdout (with stderr mixed in when not split)
 @treturn[1] string stderr (`""` when not split)
 @treturn[2] nil
@@ -244,7 +258,7 @@ static int l_exec_io(lua_State *L)
             lua_pop(L, 1);
             const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
             if (k == NULL || (strcmp(k, "stdin") != 0 && strcmp(k, "split_stderr") != 0 &&
-                              strcmp(k, "timeout") != 0))
+                              strcmp(k, "timeout") != 0 && strcmp(k, "connect_timeout") != 0))
                 return luaL_argerror(L, 3, k != NULL ? lua_pushfstring(L, "unknown option '%s'", k)
                                                      : "unknown option (not a string key)");
         }
@@ -262,6 +276,8 @@ static int l_exec_io(lua_State *L)
         o.split_stderr = lua_toboolean(L, -1);
         if (lua_getfield(L, 3, "timeout") != LUA_TNIL)
             o.deadline = deadline_arg(L, -1, 3, "timeout");
+        if (lua_getfield(L, 3, "connect_timeout") != LUA_TNIL)
+            o.open_ms = open_ms_arg(L, -1, 3);
     }
 
     struct pebble_exec_result *r = lua_newuserdatauv(L, sizeof *r, 0);

@@ -160,16 +160,22 @@ end
 
 --- An answer that is not what Pebble sends (not JSON, no envelope, a
 -- broken multipart body), or a transport's protocol failure.
+-- `tostring`: `Pebble protocol error on GET /v1/plan?format=yaml from
+-- /charm/containers/web/pebble.socket: the answer is not a JSON object: ...`
+-- (the socket named once: not again when the message names it).
 -- @table ProtocolError
 -- @tfield string message
 -- @tfield ?string method
 -- @tfield ?string target
+-- @tfield ?string socket the socket path
 M.ProtocolError = { __name = "juju.pebble.ProtocolError" }
 function M.ProtocolError.__tostring(e)
+  local from = ""
+  if e.socket and not tostring(e.message):find(e.socket, 1, true) then from = " from " .. e.socket end
   if e.method then
-    return ("Pebble protocol error on %s %s: %s"):format(e.method, e.target, e.message)
+    return ("Pebble protocol error on %s %s%s: %s"):format(e.method, e.target, from, e.message)
   end
-  return "Pebble protocol error: " .. e.message
+  return ("Pebble protocol error%s: %s"):format(from, e.message)
 end
 
 local ERRORS = {
@@ -189,6 +195,12 @@ end
 
 local function new_error(mt, fields)
   return setmetatable(fields, mt)
+end
+
+--- A ProtocolError from the Pebble of client c.
+local function protocol_error(c, fields)
+  fields.socket = c.socket_path
+  return new_error(M.ProtocolError, fields)
 end
 
 -- ------------------------------------------------------------ the transport
@@ -230,8 +242,9 @@ end
 --   names; the body as a string), or `nil, message, kind` with kind one of
 --   "connect", "timeout", "protocol", "io";
 -- * `exec_io(socket_path, task_id, opts)` (opts: `stdin`, `split_stderr`,
---   `timeout`) returns `stdout, stderr`, or `nil, message, kind` (kinds as
---   above, and "handshake");
+--   `timeout`, `connect_timeout`: seconds the websockets may take to open)
+--   returns `stdout, stderr`, or `nil, message, kind` (kinds as above, and
+--   "handshake");
 -- * optional `monotime()` and `sleep(seconds)`: the clock waiting for a
 --   change reads (default `juju.sys`'s), so a fake can make time pass.
 --
@@ -652,7 +665,7 @@ local function transport_error(c, message, kind, what)
     })
   elseif kind == "protocol" then
     local method, target = what:match("^(%S+) (.*)$")
-    return new_error(M.ProtocolError, { message = message, method = method or what, target = target or "" })
+    return protocol_error(c, { message = message, method = method or what, target = target or "" })
   end
   return new_error(M.ConnectionError, { socket = c.socket_path, message = message, kind = kind or "io" })
 end
@@ -667,7 +680,7 @@ function Client:_send(method, path, query, headers, body, timeout)
     error(transport_error(self, rheaders, rbody, method .. " " .. target))
   end
   if math_type(status) ~= "integer" or type(rbody) ~= "string" then
-    error(new_error(M.ProtocolError, { method = method, target = target,
+    error(protocol_error(self, { method = method, target = target,
       message = ("the transport answered %s (a status and a body expected)"):format(tostring(status)) }))
   end
   return status, rheaders or {}, rbody, target
@@ -684,7 +697,7 @@ function Client:_envelope(method, target, status, body)
         method = method, target = target, socket = self.socket_path,
       })
     end
-    return nil, new_error(M.ProtocolError, { method = method, target = target,
+    return nil, protocol_error(self, { method = method, target = target,
       message = ("the answer is not a JSON object: %s"):format(ok and type(env) or tostring(env)) })
   end
   if status >= 300 or env.type == "error" then
@@ -698,11 +711,11 @@ function Client:_envelope(method, target, status, body)
     })
   end
   if env.type ~= "sync" and env.type ~= "async" then
-    return nil, new_error(M.ProtocolError, { method = method, target = target,
+    return nil, protocol_error(self, { method = method, target = target,
       message = ("the answer's type is %s (sync, async or error expected)"):format(tostring(env.type)) })
   end
   if env.type == "async" and type(env.change) ~= "string" then
-    return nil, new_error(M.ProtocolError, { method = method, target = target,
+    return nil, protocol_error(self, { method = method, target = target,
       message = "an async answer without a change id" })
   end
   return env
@@ -736,7 +749,7 @@ function Client:system_info()
   self_check(self, "system_info")
   local result = self:_call("GET", "/v1/system-info")
   if type(result) ~= "table" then
-    error(new_error(M.ProtocolError, { method = "GET", target = "/v1/system-info",
+    error(protocol_error(self, { method = "GET", target = "/v1/system-info",
       message = "system-info's result is not an object" }))
   end
   return snake(result)
@@ -803,7 +816,7 @@ function Client:wait_change(id, opts)
       local env, err = self:_envelope("GET", target, status, body)
       if not env then error(err) end
       if type(env.result) ~= "table" then
-        error(new_error(M.ProtocolError, { method = "GET", target = target, message = "the change is not an object" }))
+        error(protocol_error(self, { method = "GET", target = target, message = "the change is not an object" }))
       end
       return parse_change(env.result)
     end
@@ -811,7 +824,7 @@ function Client:wait_change(id, opts)
   while true do
     local result = self:_call("GET", path)
     if type(result) ~= "table" then
-      error(new_error(M.ProtocolError, { method = "GET", target = path, message = "the change is not an object" }))
+      error(protocol_error(self, { method = "GET", target = path, message = "the change is not an object" }))
     end
     local change = parse_change(result)
     if change.ready then return change end
@@ -918,13 +931,13 @@ function Client:plan()
   self_check(self, "plan")
   local result = self:_call("GET", "/v1/plan", { { "format", "yaml" } })
   if type(result) ~= "string" then
-    error(new_error(M.ProtocolError, { method = "GET", target = "/v1/plan?format=yaml",
+    error(protocol_error(self, { method = "GET", target = "/v1/plan?format=yaml",
       message = "the plan is not YAML text" }))
   end
   local lyaml = require "lyaml"
   local ok, plan = pcall(lyaml.load, result)
   if not ok then
-    error(new_error(M.ProtocolError, { method = "GET", target = "/v1/plan?format=yaml",
+    error(protocol_error(self, { method = "GET", target = "/v1/plan?format=yaml",
       message = "the plan is not YAML: " .. tostring(plan) }))
   end
   plan = without_nulls(plan, lyaml.null)
@@ -945,7 +958,7 @@ function Client:_service_action(action, names, timeout)
   local services = names and #names > 0 and json.array(copy_list(names)) or nil
   local _, change_id = self:_call("POST", "/v1/services", nil, { action = action, services = services })
   if not change_id then
-    error(new_error(M.ProtocolError, { method = "POST", target = "/v1/services",
+    error(protocol_error(self, { method = "POST", target = "/v1/services",
       message = ("'%s' answered without a change"):format(action) }))
   end
   return self:_wait_ok(change_id, timeout)
@@ -1068,10 +1081,10 @@ end
 
 --- The first per-path result of a files call, raised as a PathError when
 -- it failed.
-local function path_result(result, path, method, target)
+local function path_result(c, result, path, method, target)
   local first = type(result) == "table" and result[1]
   if type(first) ~= "table" then
-    error(new_error(M.ProtocolError, { method = method, target = target, message = "no result for the path" }))
+    error(protocol_error(c, { method = method, target = target, message = "no result for the path" }))
   end
   local e = first.error
   if type(e) == "table" then
@@ -1125,7 +1138,7 @@ function Client:push(path, data, opts)
   }, body)
   local env, err = self:_envelope("POST", target, status, rbody)
   if not env then error(err) end
-  path_result(env.result, path, "POST", target)
+  path_result(self, env.result, path, "POST", target)
 end
 
 --- Read a file of the container (`GET /v1/files?action=read`, a
@@ -1144,12 +1157,12 @@ function Client:pull(path)
   if status >= 300 or mtype ~= "multipart/form-data" then
     local env, err = self:_envelope("GET", target, status, body)
     if not env then error(err) end
-    error(new_error(M.ProtocolError, { method = "GET", target = target,
+    error(protocol_error(self, { method = "GET", target = target,
       message = ("the answer is %s, not multipart/form-data"):format(mtype ~= "" and mtype or "untyped") }))
   end
   local parts, why = M._parse_multipart(body, params.boundary)
   if not parts then
-    error(new_error(M.ProtocolError, { method = "GET", target = target,
+    error(protocol_error(self, { method = "GET", target = target,
       message = "a broken multipart answer: " .. why }))
   end
   local content, response
@@ -1161,13 +1174,13 @@ function Client:pull(path)
     end
   end
   if not response then
-    error(new_error(M.ProtocolError, { method = "GET", target = target, message = "no response part" }))
+    error(protocol_error(self, { method = "GET", target = target, message = "no response part" }))
   end
   local env, err = self:_envelope("GET", target, 200, response)
   if not env then error(err) end
-  path_result(env.result, path, "GET", target)
+  path_result(self, env.result, path, "GET", target)
   if content == nil then
-    error(new_error(M.ProtocolError, { method = "GET", target = target, message = "no file part for " .. path }))
+    error(protocol_error(self, { method = "GET", target = target, message = "no file part for " .. path }))
   end
   return content
 end
@@ -1242,7 +1255,7 @@ function Client:make_dir(path, opts)
   local dir = owner_fields({ path = path, ["make-parents"] = opts.make_parents or nil,
                              permissions = permissions(opts.permissions, "make_dir") }, opts, "make_dir")
   local result = self:_call("POST", "/v1/files", nil, { action = "make-dirs", dirs = json.array { dir } })
-  path_result(result, path, "POST", "/v1/files")
+  path_result(self, result, path, "POST", "/v1/files")
 end
 
 --- Remove a file or an empty directory (`POST /v1/files`, action remove).
@@ -1258,7 +1271,7 @@ function Client:remove_path(path, opts)
   local result = self:_call("POST", "/v1/files", nil, {
     action = "remove", paths = json.array { { path = path, recursive = opts.recursive or nil } },
   })
-  path_result(result, path, "POST", "/v1/files")
+  path_result(self, result, path, "POST", "/v1/files")
 end
 
 -- ------------------------------------------------------------ checks
@@ -1355,7 +1368,7 @@ function Client:notice(id)
   check.arg(1, "notice", id, "string")
   local result = self:_call("GET", "/v1/notices/" .. escape(id))
   if type(result) ~= "table" then
-    error(new_error(M.ProtocolError, { method = "GET", target = "/v1/notices/" .. id, message = "not a notice" }))
+    error(protocol_error(self, { method = "GET", target = "/v1/notices/" .. id, message = "not a notice" }))
   end
   return parse_notice(result)
 end
@@ -1467,14 +1480,15 @@ function Client:exec(argv, opts)
   local result, change_id = self:_call("POST", "/v1/exec", nil, body)
   local task_id = type(result) == "table" and result["task-id"] or nil
   if not change_id or type(task_id) ~= "string" then
-    error(new_error(M.ProtocolError, { method = "POST", target = "/v1/exec",
+    error(protocol_error(self, { method = "POST", target = "/v1/exec",
       message = "exec answered without a change and a task id" }))
   end
   local t = M.transport()
   if not t.exec_io then error("juju.pebble: the transport has no exec_io", 0) end
+  -- Opening each websocket is a request: it has the client's timeout.
   local stdout, stderr, kind = t.exec_io(self.socket_path, task_id, {
     stdin = opts.stdin, split_stderr = opts.split_stderr == true,
-    timeout = opts.timeout and opts.timeout + 1 or nil,
+    timeout = opts.timeout and opts.timeout + 1 or nil, connect_timeout = self.timeout,
   })
   if stdout == nil then
     error(transport_error(self, stderr, kind, "exec " .. concat(cmd, " ")))

@@ -12,6 +12,7 @@
  *                                   then {"command":"end"}; both sockets closed
  *   /v1/tasks/hang/websocket/stdio  accepted, never ends (the client's timeout)
  *   /slow                           never answered (the client's timeout)
+ *   /v1/tasks/noanswer/...          never answered (a websocket that does not open)
  *   /chunked                        a chunked body "hello, world"
  *   /exit                           answered, then the stub exits
  *   anything else                   200, the request echoed: X-Method,
@@ -206,7 +207,11 @@ int main(int argc, char **argv)
         char method[16] = "", target[256] = "";
         sscanf(b.data, "%15s %255s", method, target);
         int exit_after = strcmp(target, "/exit") == 0;
-        if (strncmp(target, "/v1/tasks/", 10) == 0 && strstr(target, "/websocket/control")) {
+        if (strcmp(target, "/slow") == 0 || strncmp(target, "/v1/tasks/noanswer/", 19) == 0) {
+            char tmp[4096];
+            while (read(fd, tmp, sizeof tmp) > 0)
+                ;
+        } else if (strncmp(target, "/v1/tasks/", 10) == 0 && strstr(target, "/websocket/control")) {
             upgrade(fd, &b, head);
             if (control >= 0)
                 close(control);
@@ -218,10 +223,6 @@ int main(int argc, char **argv)
             if (control >= 0)
                 close(control);
             control = -1;
-        } else if (strcmp(target, "/slow") == 0) {
-            char tmp[4096];
-            while (read(fd, tmp, sizeof tmp) > 0)
-                ;
         } else if (strcmp(target, "/chunked") == 0) {
             puts_fd(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                         "5;x=y\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: 1\r\n\r\n");

@@ -481,7 +481,13 @@ describe("juju.pebble errors #unit", function()
     reply(nil, "bad status line", "protocol")
     local err = raised(function() c:plan() end)
     assert.equal(pebble.ProtocolError, getmetatable(err))
-    assert.equal("Pebble protocol error on GET /v1/plan?format=yaml: bad status line", tostring(err))
+    assert.equal("Pebble protocol error on GET /v1/plan?format=yaml from " .. SOCKET .. ": bad status line",
+      tostring(err))
+    assert.equal(SOCKET, err.socket)
+    -- a message that names the socket already (the C client's do) does not get it twice
+    reply(nil, "malformed HTTP response from " .. SOCKET .. ": invalid constant string", "protocol")
+    assert.equal("Pebble protocol error on GET /v1/plan?format=yaml: malformed HTTP response from " .. SOCKET
+      .. ": invalid constant string", tostring(raised(function() c:plan() end)))
   end)
 
   it("an error envelope: APIError with the code, status, kind, message and value", function()
@@ -505,8 +511,8 @@ describe("juju.pebble errors #unit", function()
 
   it("a 2xx answer that is not an envelope: ProtocolError", function()
     reply(200, JSON, "[1, 2]")
-    assert.equal("Pebble protocol error on GET /v1/system-info: the answer's type is nil (sync, async or error "
-      .. "expected)", tostring(raised(function() c:system_info() end)))
+    assert.equal("Pebble protocol error on GET /v1/system-info from " .. SOCKET .. ": the answer's type is nil "
+      .. "(sync, async or error expected)", tostring(raised(function() c:system_info() end)))
     reply(200, JSON, "not json")
     assert.matches("the answer is not a JSON object: invalid JSON", tostring(raised(function() c:system_info() end)))
     reply(200, JSON, '{"type":"weird"}')
@@ -891,15 +897,20 @@ describe("juju.pebble exec #unit", function()
     assert.equal('{"command":["echo","hello"],"environment":{"LANG":"C","N":"3"},"group":"app","group-id":1000,'
       .. '"service-context":"web","split-stderr":false,"timeout":"10.000s","user":"app","user-id":1000,'
       .. '"working-dir":"/srv"}', calls[1].body)
-    assert.same({ { socket = SOCKET, task_id = "11", opts = { stdin = "in", split_stderr = false, timeout = 11 } } },
-      io_calls)
+    assert.same({ { socket = SOCKET, task_id = "11", opts = { stdin = "in", split_stderr = false, timeout = 11,
+                                                              connect_timeout = 5 } } }, io_calls)
   end)
 
   it("the least a request holds: the command, an empty environment, split-stderr", function()
     exec_answers(0)
     c:exec({ "true" })
     assert.equal('{"command":["true"],"environment":{},"split-stderr":false}', calls[1].body)
-    assert.same({ split_stderr = false }, io_calls[1].opts)
+    assert.same({ split_stderr = false, connect_timeout = 5 }, io_calls[1].opts)
+    -- the websockets open within the client's timeout, as any request
+    c = pebble.client(SOCKET, { timeout = 0.5 })
+    exec_answers(0)
+    c:exec({ "true" })
+    assert.equal(0.5, io_calls[2].opts.connect_timeout)
   end)
 
   it("split_stderr: stderr apart", function()
@@ -950,7 +961,8 @@ describe("juju.pebble exec #unit", function()
       { "handshake", pebble.ConnectionError, "lost the connection to Pebble at " .. SOCKET .. ": bad handshake" },
       { "timeout", pebble.TimeoutError,
         "Pebble at " .. SOCKET .. " did not answer exec sleep 1 in time: bad handshake" },
-      { "protocol", pebble.ProtocolError, "Pebble protocol error on exec sleep 1: bad handshake" },
+      { "protocol", pebble.ProtocolError,
+        "Pebble protocol error on exec sleep 1 from " .. SOCKET .. ": bad handshake" },
     } do
       async("4", { ["task-id"] = "11" })
       io_replies[1] = table.pack(nil, "bad handshake", case[1])

@@ -31,8 +31,10 @@
 // otherwise a YAML subset parsed here (block and flow collections, plain
 // and quoted scalars, block scalars, comments; no anchors, tags or
 // multi-line flow scalars). Pebble's rules: "override" (merge or replace)
-// required on every service, check and log target; unknown fields
-// refused; merge replaces scalars, appends lists (after, before,
+// required on every service, check and log target (a missing or invalid
+// one refused in Pebble's words, naming the layer); unknown fields
+// refused; an empty string, list or map is as absent (Pebble's zero
+// values: merged as nothing, left out of the plan); merge replaces scalars, appends lists (after, before,
 // requires, a log target's services), merges maps (environment, headers,
 // labels, on-check-failure) and nested objects (http, tcp, exec); a label
 // is unique unless "combine" is true, which merges the new layer into the
@@ -59,7 +61,9 @@
 //
 // Exec: see exec.go. The exit code is in the exec task's data
 // ("exit-code"); a command killed by signal N reports 128+N; a command
-// past its timeout is killed and its task fails ("timed out after ...").
+// past its timeout is killed and its task fails ("timed out after ...",
+// exit code -1), as does one that cannot start (its output sockets still
+// get their {"command":"end"}, as from Pebble).
 //
 // # Control surface (for tests)
 //

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -263,7 +264,13 @@ func (e *execTask) kill() {
 	}
 }
 
-// finish records the outcome (errMsg empty: Done with the exit code).
+// noExitCode: the task ended before its command was to start (Pebble
+// records no exit code then).
+const noExitCode = math.MinInt
+
+// finish records the outcome: Done with the exit code (errMsg empty), or
+// Error; the exit code in the task's data unless noExitCode (Pebble sets
+// -1 when the command failed to start or timed out).
 func (e *execTask) finish(exitCode int, errMsg string) {
 	s := e.s
 	s.mu.Lock()
@@ -274,6 +281,8 @@ func (e *execTask) finish(exitCode int, errMsg string) {
 			e.t.log = append(e.t.log, time.Now().UTC().Format(time.RFC3339)+" ERROR "+errMsg)
 		} else {
 			e.t.status = "Done"
+		}
+		if exitCode != noExitCode {
 			e.t.data = map[string]any{"exit-code": exitCode}
 		}
 		s.finishChange(e.c)
@@ -296,13 +305,13 @@ func (e *execTask) run() {
 	select {
 	case <-e.ioReady:
 	case <-time.After(e.connectTimeout):
-		e.finish(0, "timeout waiting for websocket connections")
+		e.finish(noExitCode, "timeout waiting for websocket connections")
 		return
 	case <-e.aborted:
-		e.finish(0, "aborted")
+		e.finish(noExitCode, "aborted")
 		return
 	case <-e.s.closed:
-		e.finish(0, "daemon is shutting down")
+		e.finish(noExitCode, "daemon is shutting down")
 		return
 	}
 
@@ -313,12 +322,12 @@ func (e *execTask) run() {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: e.cred}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		e.finish(0, err.Error())
+		e.finish(noExitCode, err.Error())
 		return
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		e.finish(0, err.Error())
+		e.finish(noExitCode, err.Error())
 		return
 	}
 	cmd.Stdout, cmd.Stderr = outW, outW
@@ -327,7 +336,7 @@ func (e *execTask) run() {
 		if errR, errW, err = os.Pipe(); err != nil {
 			outR.Close()
 			outW.Close()
-			e.finish(0, err.Error())
+			e.finish(noExitCode, err.Error())
 			return
 		}
 		cmd.Stderr = errW
@@ -346,11 +355,19 @@ func (e *execTask) run() {
 		errW.Close()
 	}
 	if err != nil {
+		// As Pebble: its output pipes close unused, so each output
+		// socket gets its end; the task fails with the error as Go's
+		// exec gives it, exit code -1.
 		outR.Close()
 		if errR != nil {
 			errR.Close()
 		}
-		e.finish(0, fmt.Sprintf("cannot start command: %v", err))
+		end := []byte(`{"command":"end"}`)
+		_ = stdio.WriteMessage(websocket.TextMessage, end)
+		if stderr != nil {
+			_ = stderr.WriteMessage(websocket.TextMessage, end)
+		}
+		e.finish(-1, err.Error())
 		return
 	}
 	if control != nil {
@@ -382,7 +399,7 @@ func (e *execTask) run() {
 	if werr != nil {
 		var xe *exec.ExitError
 		if !errors.As(werr, &xe) {
-			e.finish(0, werr.Error())
+			e.finish(-1, werr.Error())
 			return
 		}
 		ws := xe.Sys().(syscall.WaitStatus)
@@ -393,7 +410,7 @@ func (e *execTask) run() {
 		}
 	}
 	if timedOut.Load() {
-		e.finish(exitCode, fmt.Sprintf("timed out after %s: context deadline exceeded", e.timeout))
+		e.finish(-1, fmt.Sprintf("timed out after %s: context deadline exceeded", e.timeout)) // Pebble's -1
 		return
 	}
 	select {

@@ -180,3 +180,24 @@ func TestExecLog(t *testing.T) {
 		}
 	}
 }
+
+// A command that cannot start (here: its working directory is missing)
+// still ends its output sockets with {"command":"end"}, as Pebble's
+// WebsocketSendStream does when the pipe closes; the change says why, as
+// Go's exec does (fork/exec ...), and the exit code is -1.
+func TestExecCannotStart(t *testing.T) {
+	f := start(t, Config{})
+	for _, split := range []bool{false, true} {
+		res, err := f.c.Exec([]string{"true"}, client.ExecOptions{WorkingDir: "/no/such/dir", SplitStderr: split})
+		if err == nil || !strings.HasPrefix(err.Error(), "exec change: cannot perform the following tasks:") {
+			t.Fatalf("split %v: the output did not end, or the change did not fail: %+v %v", split, res, err)
+		}
+		if !strings.Contains(res.Change.Err, `Execute command "true" (fork/exec `) ||
+			!strings.Contains(res.Change.Err, ": no such file or directory)") {
+			t.Errorf("change err: %q", res.Change.Err)
+		}
+		if res.Change.Tasks[0].Data["exit-code"] != float64(-1) {
+			t.Errorf("exit code: %+v", res.Change.Tasks[0].Data)
+		}
+	}
+}

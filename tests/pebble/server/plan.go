@@ -33,6 +33,7 @@ type fieldSpec struct {
 	kind   fieldKind
 	sub    []fieldSpec // kObject
 	values []string    // allowed values of a kString (or of a kMap's values)
+	always bool        // written out even when absent (a kList: as []), as Pebble's non-omitempty fields
 }
 
 var serviceActions = []string{"restart", "shutdown", "failure-shutdown", "success-shutdown", "ignore"}
@@ -41,7 +42,7 @@ var serviceActions = []string{"restart", "shutdown", "failure-shutdown", "succes
 var serviceFields = []fieldSpec{
 	{name: "summary"}, {name: "description"},
 	{name: "startup", values: []string{"enabled", "disabled"}},
-	{name: "override", values: []string{"merge", "replace"}},
+	{name: "override"},
 	{name: "command"},
 	{name: "after", kind: kList}, {name: "before", kind: kList}, {name: "requires", kind: kList},
 	{name: "environment", kind: kMap},
@@ -54,7 +55,7 @@ var serviceFields = []fieldSpec{
 }
 
 var checkFields = []fieldSpec{
-	{name: "override", values: []string{"merge", "replace"}},
+	{name: "override"},
 	{name: "level", values: []string{"alive", "ready"}},
 	{name: "startup", values: []string{"enabled", "disabled"}},
 	{name: "period", kind: kDuration}, {name: "timeout", kind: kDuration}, {name: "threshold", kind: kInt},
@@ -70,8 +71,8 @@ var checkFields = []fieldSpec{
 var logTargetFields = []fieldSpec{
 	{name: "type", values: []string{"loki", "syslog", "opentelemetry"}},
 	{name: "location"},
-	{name: "services", kind: kList},
-	{name: "override", values: []string{"merge", "replace"}},
+	{name: "services", kind: kList, always: true},
+	{name: "override"},
 	{name: "labels", kind: kMap},
 }
 
@@ -236,8 +237,12 @@ func decodeItem(obj map[string]any, fields []fieldSpec, where string) (item, err
 		if spec == nil {
 			return nil, fmt.Errorf("field %s not found in %s", k, where)
 		}
-		if v == nil {
-			continue // an explicit null is the same as absent
+		if v == nil || spec.kind != kObject && isEmpty(v) {
+			// An explicit null is the same as absent; so is an empty
+			// string, list or map (Pebble's zero values: they merge as
+			// nothing and the plan omits them). An empty object is not:
+			// "http: {}" is an HTTP check without a URL.
+			continue
 		}
 		bad := func() error {
 			return fmt.Errorf("cannot unmarshal %s into field %q of %s", yamlKind(v), k, where)
@@ -313,6 +318,19 @@ func decodeItem(obj map[string]any, fields []fieldSpec, where string) (item, err
 		}
 	}
 	return it, nil
+}
+
+// isEmpty: an empty string, list or map in a layer.
+func isEmpty(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return x == ""
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {
@@ -568,6 +586,9 @@ func itemYAML(it item, fields []fieldSpec) *yamlOrdered {
 	for _, f := range fields {
 		v, ok := it[f.name]
 		if !ok {
+			if f.always && f.kind == kList {
+				o.add(f.name, []string{})
+			}
 			continue
 		}
 		switch x := v.(type) {

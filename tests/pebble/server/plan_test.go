@@ -38,9 +38,51 @@ func TestOverrideIsRequired(t *testing.T) {
 			t.Errorf("%s: got %v", text, err)
 		}
 	}
-	_, err := combine(t, "services: {web: {override: sometimes, command: x}}")
-	if err == nil || !strings.Contains(err.Error(), `invalid "override" value "sometimes"`) {
-		t.Errorf("got %v", err)
+	// Pebble's words (plan.CombineLayers), naming the layer, not the value.
+	for text, want := range map[string]string{
+		"services: {web: {override: sometimes, command: x}}":                     `layer "l1" has invalid "override" value for service "web"`,
+		"checks: {up: {override: always, tcp: {port: 1}}}":                       `layer "l1" has invalid "override" value for check "up"`,
+		"log-targets: {loki: {override: no, type: loki, location: 'http://l/'}}": `layer "l1" has invalid "override" value for log target "loki"`,
+		"services: {web: {override: '', command: x}}":                            `layer "l1" must define "override" for service "web"`,
+	} {
+		_, err := combine(t, text)
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: got %v, want %q", text, err, want)
+		}
+	}
+}
+
+// Pebble's plan omits what is empty (its fields are omitempty, and Copy
+// turns an empty list into none): an empty list, map or string in a layer
+// is as good as absent, also when merged. A log target's services are
+// always written.
+func TestEmptyIsAbsent(t *testing.T) {
+	p := mustCombine(t, `{"services": {"web": {"override": "replace", "command": "w", "summary": "",
+		"after": [], "before": [], "requires": [], "environment": {}, "on-check-failure": {}}},
+		"checks": {"up": {"override": "replace", "tcp": {"port": 1, "host": ""}}},
+		"log-targets": {"l": {"override": "replace", "type": "loki", "location": "http://l/"}}}`,
+		`{"services": {"web": {"override": "merge", "command": "", "working-dir": ""}}}`)
+	want := `services:
+    web:
+        override: merge
+        command: w
+checks:
+    up:
+        override: replace
+        tcp:
+            port: 1
+log-targets:
+    l:
+        type: loki
+        location: http://l/
+        services: []
+        override: replace
+`
+	if got := p.YAML(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if _, ok := p.Sections["services"]["web"]["after"]; ok {
+		t.Errorf("an empty list is kept: %#v", p.Sections["services"]["web"])
 	}
 }
 
