@@ -1,5 +1,6 @@
 /* atomicfile.c - replace a file atomically (see atomicfile.h). */
 #include "atomicfile.h"
+#include "fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,21 +30,6 @@ static int fail(char *msg, size_t size, const char *path, int err, const char *f
     }
     errno = err;
     return -1;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* Sync a directory; filesystems that cannot sync one say EINVAL. */
@@ -97,7 +83,7 @@ int atomicfile_write(const char *path, const void *data, size_t len,
 
     int err = 0;
     char step[128] = "";
-    if (write_all(fd, data, len) != 0) {
+    if (fd_write_all(fd, data, len) != 0) {
         err = errno;
         snprintf(step, sizeof step, "cannot write the data");
     } else if ((opts->uid != -1 || opts->gid != -1) &&

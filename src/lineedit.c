@@ -1,5 +1,6 @@
 /* lineedit.c - read lines with editing and history (see lineedit.h). */
 #include "lineedit.h"
+#include "fdio.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -81,21 +82,6 @@ void lineedit_add_history(lineedit *le, const char *line)
 
 /* ------------------------------------------------------------ output */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* A growable output buffer, written in one go so the line does not flicker. */
 struct out {
     char data[4096];
@@ -172,7 +158,7 @@ static int refresh(struct edit *e)
         int n = snprintf(move, sizeof move, "\x1b[%zuC", at);
         out_put(&o, move, (size_t)n);
     }
-    return write_all(e->le->out, o.data, o.len);
+    return fd_write_all(e->le->out, o.data, o.len);
 }
 
 /* ------------------------------------------------------------ editing */
@@ -468,7 +454,7 @@ static enum lineedit_result edit_loop(struct edit *e, char **line)
             rc = show_history(e, e->hist + 1);
             break;
         case 12:  /* Ctrl-L */
-            rc = write_all(le->out, "\x1b[H\x1b[2J", 7);
+            rc = fd_write_all(le->out, "\x1b[H\x1b[2J", 7);
             break;
         default:
             if (c >= 32 && c < 256 && c != 127) {
@@ -513,7 +499,7 @@ enum lineedit_result lineedit_read(lineedit *le, const char *prompt, char **line
     free(e.buf);
     free(e.scratch);
     tcsetattr(le->in, TCSADRAIN, &saved);
-    write_all(le->out, r == LINEEDIT_INTERRUPTED ? "^C\r\n" : "\r\n", r == LINEEDIT_INTERRUPTED ? 4 : 2);
+    fd_write_all(le->out, r == LINEEDIT_INTERRUPTED ? "^C\r\n" : "\r\n", r == LINEEDIT_INTERRUPTED ? 4 : 2);
     if (r == LINEEDIT_LINE) {
         if (got == NULL && (got = calloc(1, 1)) == NULL)
             return LINEEDIT_ERROR;

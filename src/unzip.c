@@ -12,6 +12,7 @@
  * first write), so a failure removes it all again.
  */
 #include "unzip.h"
+#include "fdio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -576,20 +577,6 @@ static int check_paths(struct ctx *c)
 
 /* ------------------------------------------------------------ writing */
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Hand n inflated bytes to the file fd, or to mem at offset at. */
 static int sink(struct ctx *c, const struct entry *e, int fd, char *mem, uint64_t at,
                 const unsigned char *p, size_t n)
@@ -598,7 +585,7 @@ static int sink(struct ctx *c, const struct entry *e, int fd, char *mem, uint64_
         memcpy(mem + at, p, n); /* at + n <= usize, checked by the caller */
         return 0;
     }
-    if (write_all(fd, p, n) != 0) {
+    if (fd_write_all(fd, p, n) != 0) {
         int err = errno;
         return fail_sys(c, e, err, "cannot write it (%s)", strerror(err));
     }

@@ -700,7 +700,10 @@ describe_once("the template and make #integration", function()
       assert(hookenv.read_file(dir .. "/src/charm.lua")), 1, true)
     -- its own tests, renamed too, pass as a charm author runs them
     local busted = hookenv.run({ "/usr/bin/busted", "--cpath=" .. (os.getenv("JUJU_CPATH") or ROOT .. "/build/?.so") },
-                               { program = "lua5.4", cwd = dir })
+                               { program = "lua5.4", cwd = dir,
+                                 -- under check-asan juju.so needs the sanitizer runtime first
+                                 env = { LD_PRELOAD = os.getenv("LD_PRELOAD") or false,
+                                         ASAN_OPTIONS = os.getenv("ASAN_OPTIONS") or false } })
     assert.equal(0, busted.code, busted.stdout .. busted.stderr)
     local r = pack({ "--charm", dir, "--dispatch", hookenv.dispatch_path(), "--out-dir", tmp })
     assert.equal(0, r.code, r.stderr)
