@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "closer.h"
 #include "json_decode.h"
 #include "lauxlib.h"
 #include "outcome.h"
@@ -429,12 +430,7 @@ void json_encode(lua_State *L, int idx, const struct json_encode_opts *opts)
     memset(&e->out, 0, sizeof e->out);
     e->opts = opts;
     e->why = NULL;
-    if (luaL_newmetatable(L, ENCODER_MT)) {
-        lua_pushcfunction(L, encoder_close);
-        lua_setfield(L, -2, "__close");
-        lua_pushcfunction(L, encoder_close);
-        lua_setfield(L, -2, "__gc");
-    }
+    closer_push_metatable(L, ENCODER_MT, encoder_close);
     lua_setmetatable(L, -2);
     lua_toclose(L, -1);
     int guard = lua_gettop(L);

@@ -41,6 +41,7 @@
 #include "lua.h"
 #include "lualib.h"
 
+#include "closer.h"
 #include "embedded.h"
 #include "hookcmds.h"
 #include "interrupt.h"
@@ -1282,12 +1283,7 @@ static void open_state(lua_State *L)
         return;
     }
     lua_pop(L, 1);
-    if (luaL_newmetatable(L, GUARD_MT)) {
-        lua_pushcfunction(L, guard_close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, guard_close);
-        lua_setfield(L, -2, "__close");
-    }
+    closer_push_metatable(L, GUARD_MT, guard_close);
     lua_pop(L, 1);
 
     new_transport(L);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "closer.h"
 #include "embedded.h"
 #include "http.h"
 #include "lauxlib.h"
@@ -300,18 +301,8 @@ void pebble_io_push_module(lua_State *L)
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_PEBBLE_IO) == LUA_TTABLE)
         return;
     lua_pop(L, 1);
-    if (luaL_newmetatable(L, RESPONSE_MT)) {
-        lua_pushcfunction(L, response_close);
-        lua_setfield(L, -2, "__close");
-        lua_pushcfunction(L, response_close);
-        lua_setfield(L, -2, "__gc");
-    }
-    if (luaL_newmetatable(L, EXEC_MT)) {
-        lua_pushcfunction(L, exec_close);
-        lua_setfield(L, -2, "__close");
-        lua_pushcfunction(L, exec_close);
-        lua_setfield(L, -2, "__gc");
-    }
+    closer_push_metatable(L, RESPONSE_MT, response_close);
+    closer_push_metatable(L, EXEC_MT, exec_close);
     lua_pop(L, 2);
     static const luaL_Reg funcs[] = {
         {"request", l_request},

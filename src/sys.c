@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "closer.h"
 #include "embedded.h"
 #include "lineedit.h"
 #include "lauxlib.h"
@@ -435,12 +436,7 @@ static int l_listdir(lua_State *L)
      * names are pushed still closes it */
     DIR **d = lua_newuserdatauv(L, sizeof *d, 0);
     *d = NULL;
-    if (luaL_newmetatable(L, DIR_MT)) {
-        lua_pushcfunction(L, dir_close);
-        lua_setfield(L, -2, "__close");
-        lua_pushcfunction(L, dir_close);
-        lua_setfield(L, -2, "__gc");
-    }
+    closer_push_metatable(L, DIR_MT, dir_close);
     lua_setmetatable(L, -2);
     lua_toclose(L, -1);
     int guard = lua_gettop(L);
@@ -646,12 +642,7 @@ void sys_push_module(lua_State *L)
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &REG_SYS) == LUA_TTABLE)
         return;
     lua_pop(L, 1);
-    if (luaL_newmetatable(L, GUARD_MT)) {
-        lua_pushcfunction(L, guard_close);
-        lua_setfield(L, -2, "__close");
-        lua_pushcfunction(L, guard_close);
-        lua_setfield(L, -2, "__gc");
-    }
+    closer_push_metatable(L, GUARD_MT, guard_close);
     lua_pop(L, 1);
     static const luaL_Reg funcs[] = {
         {"spawn", l_spawn},
