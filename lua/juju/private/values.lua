@@ -93,16 +93,43 @@ function M.show(v)
 end
 
 --- The keys of a table, sorted (as text when their types differ).
--- @tparam table t
+-- @tparam ?table t nil is an empty table
 -- @treturn {any,...}
 function M.sorted_keys(t)
   local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
+  for k in pairs(t or {}) do keys[#keys + 1] = k end
   sort(keys, function(a, b)
     if type(a) == type(b) and (type(a) == "string" or type(a) == "number") then return a < b end
     return tostring(a) < tostring(b)
   end)
   return keys
+end
+
+--- The known key closest to key, for a "did you mean" hint: the one at
+-- the smallest edit distance, at most 2 (ties: the first by name).
+-- @param key what was given (only a string has a hint)
+-- @tparam table known the known names as keys
+-- @treturn ?string nil when nothing is close
+function M.nearest(key, known)
+  if type(key) ~= "string" then return nil end
+  local best, best_d
+  for k in pairs(known) do
+    if type(k) == "string" then
+      local prev = {}
+      for j = 0, #k do prev[j] = j end
+      for i = 1, #key do
+        local cur = { [0] = i }
+        local c = key:byte(i)
+        for j = 1, #k do
+          cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (c == k:byte(j) and 0 or 1))
+        end
+        prev = cur
+      end
+      local d = prev[#k]
+      if d <= 2 and (not best_d or d < best_d or (d == best_d and k < best)) then best, best_d = k, d end
+    end
+  end
+  return best
 end
 
 --- Join a key path for messages: `keypath("config.options", "port")` is

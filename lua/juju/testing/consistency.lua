@@ -14,6 +14,7 @@ local event_mod = require "juju.event"
 local events = require "juju.testing.events"
 local pebble_fake = require "juju.testing.pebble"
 local json = require("juju").json
+local values = require "juju.private.values"
 
 local M = {}
 
@@ -36,42 +37,7 @@ local STATUS_NAMES = { maintenance = true, blocked = true, waiting = true, activ
 local UNIT = "^[a-z][a-z0-9%-]*/%d+$"
 local APP = "^[a-z][a-z0-9%-]*$"
 
---- The closest known key, for a hint.
-local function near(key, known)
-  if type(key) ~= "string" then return nil end
-  local best, best_d
-  for k in pairs(known) do
-    -- a small edit distance
-    local a, b = key, k
-    local prev = {}
-    for j = 0, #b do prev[j] = j end
-    for i = 1, #a do
-      local cur = { [0] = i }
-      for j = 1, #b do
-        local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-        cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-      end
-      prev = cur
-    end
-    local d = prev[#b]
-    if d <= 2 and (not best_d or d < best_d) then best, best_d = k, d end
-  end
-  return best
-end
-
-local function is_list(v)
-  if type(v) ~= "table" then return false end
-  local n = 0
-  for _ in pairs(v) do n = n + 1 end
-  return n == #v
-end
-
-local function copy(v)
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = copy(x) end
-  return out
-end
+local near, is_list, copy = values.nearest, values.is_list, values.copy
 
 --- Check a data bag: string keys to string values.
 local function check_bag(problems, where, bag)

@@ -44,6 +44,7 @@
 -- @module juju.testing.pebble
 
 local juju = require "juju"
+local values = require "juju.private.values"
 
 local M = {}
 
@@ -79,47 +80,7 @@ local REASONS = {
 
 -- ------------------------------------------------------------ utilities
 
-local function copy(v)
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = copy(x) end
-  return out
-end
-
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t or {}) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
-
-local function is_list(v)
-  if type(v) ~= "table" then return false end
-  local n = 0
-  for _ in pairs(v) do n = n + 1 end
-  return n == #v
-end
-
---- The known key closest to key (an edit distance up to 2), for a hint.
-local function near(key, known)
-  if type(key) ~= "string" then return nil end
-  local best, best_d
-  for k in pairs(known) do
-    local prev = {}
-    for j = 0, #k do prev[j] = j end
-    for i = 1, #key do
-      local cur = { [0] = i }
-      for j = 1, #k do
-        cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (key:sub(i, i) == k:sub(j, j) and 0 or 1))
-      end
-      prev = cur
-    end
-    if prev[#k] <= 2 and (not best_d or prev[#k] < best_d or prev[#k] == best_d and k < best) then
-      best, best_d = k, prev[#k]
-    end
-  end
-  return best
-end
+local copy, sorted_keys, is_list, near = values.copy, values.sorted_keys, values.is_list, values.nearest
 
 --- Deep equality of plain data.
 local function same(a, b)
