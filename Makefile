@@ -319,7 +319,7 @@ check-asan: all $(A)/dispatch $(A)/juju.so $(addprefix $(A)/ctest/,$(C_TESTS)) $
 # valgrind too (spawn and rfc3339 take minutes there; they run under
 # ASan+UBSan).
 VALGRIND_CTESTS := test_gob test_agent test_json test_states test_unzip test_http test_websocket \
-                   test_pebble_exec test_trace test_lineedit
+                   test_pebble_exec test_trace test_lineedit test_bumpalloc
 check-valgrind: $(B)/dispatch-dyn $(TEST_TOOLS) $(addprefix $(B)/ctest/,$(VALGRIND_CTESTS))
 	$(TEST_ENV) tests/helpers/valgrind-check $(CURDIR)/$(B)/dispatch-dyn
 	@set -e; for t in $(VALGRIND_CTESTS); do echo "== valgrind $$t"; \
