@@ -17,6 +17,12 @@
 
 static alignas(max_align_t) unsigned char buffer[4096 + 64];
 
+/* n rounded up to the alignment (16 on amd64, 8 on s390x) */
+static size_t up(size_t n)
+{
+    return (n + ALIGN - 1) / ALIGN * ALIGN;
+}
+
 static void *alloc(struct bumpalloc *a, size_t n)
 {
     return bumpalloc_lua(a, NULL, 0, n);
@@ -90,8 +96,8 @@ TEST(the_latest_block_is_freed_shrunk_and_grown_in_place)
     CHECK(bumpalloc_lua(&a, s, 200, 10) == s);  /* shrinks in place */
     CHECK(filled(s, 10, 3));
     size_t used = a.used;
-    CHECK(alloc(&a, 1) == (unsigned char *)s + 16);  /* right after the 10 bytes */
-    CHECK(a.used == used + 16);
+    CHECK(alloc(&a, 1) == (unsigned char *)s + up(10));  /* right after the 10 bytes */
+    CHECK(a.used == used + up(1));
     (void)first;
 }
 
