@@ -31,6 +31,22 @@ describe("juju.private.values #unit", function()
     end)
   end)
 
+  describe("is_null", function()
+    it("is true for lyaml's null and juju.json.null, false for anything else", function()
+      assert.is_true(values.is_null(require("lyaml").null))
+      assert.is_true(values.is_null(require("juju").json.null))
+      for _, v in ipairs { {}, { 1 }, "null", 0, false, setmetatable({}, { _type = "other" }) } do
+        assert.is_false(values.is_null(v))
+      end
+      assert.is_false(values.is_null(nil))
+    end)
+
+    it("is false, not an error, for a table whose metatable is protected", function()
+      assert.is_false(values.is_null(setmetatable({}, { __metatable = false })))
+      assert.is_false(values.is_null(setmetatable({}, { __metatable = "locked" })))
+    end)
+  end)
+
   describe("sorted_keys", function()
     it("sorts strings and numbers in their own order, mixed types as text", function()
       assert.same({ "a", "b", "c" }, values.sorted_keys { c = 1, a = 1, b = 1 })

@@ -20,6 +20,8 @@ local math_type, concat, sort, format = math.type, table.concat, table.sort, str
 
 --- lyaml's null (`lyaml.null`: YAML's `~`, `null` and an empty value).
 M.NULL = functional.NULL
+-- what marks it: its metatable's _type
+local NULL_TYPE = getmetatable(functional.NULL)._type
 
 -- juju.json.null once known; false where juju cannot be loaded.
 local json_null
@@ -28,8 +30,14 @@ local json_null
 -- @param v
 -- @treturn boolean
 function M.is_null(v)
-  if functional.isnull(v) then return true end
-  if type(v) ~= "userdata" then return false end
+  local t = type(v)
+  if t == "table" then
+    -- lyaml's own test (functional.isnull), without the table it makes
+    -- for every value that has no metatable: deep copies call this a lot
+    local mt = getmetatable(v)
+    return type(mt) == "table" and rawget(mt, "_type") == NULL_TYPE
+  end
+  if t ~= "userdata" then return false end
   if json_null == nil then
     local ok, juju = pcall(require, "juju")
     json_null = ok and type(juju) == "table" and juju.json and juju.json.null or false
