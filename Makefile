@@ -83,7 +83,7 @@ PACK_PKGS  := lua-yaml lua-filesystem
 TEST_PKGS  = $(BUILD_PKGS) $(PACK_PKGS) lua-cjson lua-busted lua-check lua-ldoc lua-markdown \
               golang-go golang-github-gorilla-websocket-dev clang libclang-rt-14-dev valgrind zip $(CROSS_PKGS)
 
-.PHONY: all deps deps-test deps-demo run-demo need-build-deps need-gorilla test check demo check-c check-go check-lua \
+.PHONY: clean-cross all deps deps-test deps-demo run-demo need-build-deps need-gorilla test check demo check-c check-go check-lua \
         check-template check-cross \
         check-unit check-integration check-asan check-valgrind bench fuzz install \
         clean doc FORCE
@@ -399,5 +399,8 @@ install: all
 
 clean:
 	rm -rf $(B)
+# the target architectures' libraries tools/cross fetched (a cache outside the tree)
+clean-cross:
+	rm -rf "$${DISPATCH_CROSS_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/dispatch-cross}"
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -path '$(B)/cross' -prune -o -name '*.d' -print 2>/dev/null)
