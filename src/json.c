@@ -24,6 +24,23 @@ with string keys an object, and an empty table is `{}` unless marked with
 @module juju.json
 */
 
+/* The options table at argument 2: 0 when there is none, else 1 once
+ * every key in it is name (raising otherwise, naming the function). */
+static int only_option(lua_State *L, const char *fname, const char *name)
+{
+    if (lua_isnoneornil(L, 2))
+        return 0;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 2) != 0) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), name) != 0)
+            return luaL_error(L, "bad argument #2 to '%s' (unknown option '%s')", fname,
+                              luaL_tolstring(L, -1, NULL));
+    }
+    return 1;
+}
+
 /*** Encode a value as JSON text.
 @param value nil, boolean, number, string, table, or @{null}
 @tparam[opt] table opts `indent`: spaces a level (each item on its own
@@ -40,17 +57,10 @@ static int l_encode(lua_State *L)
 {
     luaL_checkany(L, 1);
     int indent = 0;
-    if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        lua_pushnil(L);
-        while (lua_next(L, 2) != 0) {
-            lua_pop(L, 1);
-            if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "indent") != 0)
-                return luaL_error(L, "bad argument #2 to 'encode' (unknown option '%s')",
-                                  luaL_tolstring(L, -1, NULL));
-        }
-        lua_getfield(L, 2, "indent");
-        lua_Integer n = luaL_checkinteger(L, -1);
+    if (only_option(L, "encode", "indent") && lua_getfield(L, 2, "indent") != LUA_TNIL) {
+        if (!lua_isinteger(L, -1))
+            luaL_argerror(L, 2, "indent: 0 to 16 spaces");
+        lua_Integer n = lua_tointeger(L, -1);
         luaL_argcheck(L, n >= 0 && n <= 16, 2, "indent: 0 to 16 spaces");
         indent = (int)n;
     }
@@ -82,18 +92,8 @@ static int l_decode(lua_State *L)
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
     int null_idx = 0;
-    if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        lua_pushnil(L);
-        while (lua_next(L, 2) != 0) {
-            lua_pop(L, 1);
-            if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "null") != 0)
-                return luaL_error(L, "bad argument #2 to 'decode' (unknown option '%s')",
-                                  luaL_tolstring(L, -1, NULL));
-        }
-        if (lua_getfield(L, 2, "null") != LUA_TNIL)
-            null_idx = lua_gettop(L);
-    }
+    if (only_option(L, "decode", "null") && lua_getfield(L, 2, "null") != LUA_TNIL)
+        null_idx = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(UV_ARRAY_MT));
     struct json_decode_opts o = {.null_idx = null_idx, .array_mt_idx = lua_gettop(L)};
     if (!json_decode(L, s, len, &o))

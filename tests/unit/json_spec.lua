@@ -29,6 +29,14 @@ describe("juju.json #unit", function()
       assert.has_error(function() json.encode(1, { indent = 17 }) end)
     end)
 
+    it("takes an empty options table, or one without indent, as compact", function()
+      assert.equal('{"a":1}', json.encode({ a = 1 }, {}))
+      assert.equal('{"a":1}', json.encode({ a = 1 }, { indent = nil }))
+      assert.error_matches(function() json.encode(1, { indent = "2" }) end,
+        "bad argument #2 to '[%w.]*encode' %(indent: 0 to 16 spaces%)")
+      assert.error_matches(function() json.encode(1, { indent = 1.5 }) end, "indent: 0 to 16 spaces")
+    end)
+
     it("keeps every digit of integers (cjson gives 1.2345678901235e+15)", function()
       assert.equal('{"n":1234567890123456}', json.encode { n = 1234567890123456 })
       assert.equal("9223372036854775807", json.encode(math.maxinteger))
