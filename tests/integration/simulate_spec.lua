@@ -150,6 +150,32 @@ describe_once("dispatch --simulate #integration", function()
     assert.same(st.processes, s.processes)
   end)
 
+  it("a failing hook keeps the state's files and directories as they were", function()
+    local st = { files = { ["/etc/motd"] = "hi\n" }, dirs = { "/srv/data" } }
+    st.processes = { { command = "apt-get install", code = 100, stderr = "E: no nginx\n" } }
+    write_state(st)
+    local r = sim { packed, "install" }
+    assert.equal(1, r.code)
+    local s = read_state()
+    assert.equal("hi\n", s.files["/etc/motd"])
+    assert.same({ "/srv/data" }, s.dirs)
+  end)
+
+  it("a path that goes up with '..' is refused before anything is written, exit 2", function()
+    for _, st in ipairs {
+      { dirs = { "/../../../escaped" } },
+      { files = { ["/srv/../../escaped"] = "x" } },
+      { processes = { { command = "true", files = { ["/../escaped"] = "x" } } } },
+    } do
+      write_state(st)
+      local r = sim { packed, "install" }
+      assert.equal(2, r.code)
+      assert.matches("goes up with '..'", r.stderr, 1, true)
+    end
+    assert.is_nil(sys.listdir(tmp .. "/escaped"))
+    assert.is_nil(io.open(tmp .. "/escaped"))
+  end)
+
   it("--out writes elsewhere ('-': stdout), and the input state is left alone", function()
     local before = hookenv.read_file(state)
     local r = sim { packed, "install", "--out", "-" }

@@ -107,6 +107,21 @@ describe("juju.testing consistency: the state #unit", function()
       refusal{ files = { ["/etc/app.conf"] = 1 } })
     assert.equal("inconsistent state: dirs: 'srv' is not an absolute path", refusal{ dirs = { "srv" } })
   end)
+
+  it("paths that go up with '..' are refused: the simulated unit writes them under a scratch root", function()
+    assert.equal("inconsistent state: dirs: '/../x' goes up with '..' (write the path without it)",
+      refusal{ dirs = { "/../x" } })
+    assert.equal("inconsistent state: files: '/srv/..' goes up with '..' (write the path without it)",
+      refusal{ files = { ["/srv/.."] = "x" } })
+    assert.equal("inconsistent state: processes[1].files: '/a/../../b' goes up with '..' (write the path "
+      .. "without it)", refusal{ processes = { { command = "true", files = { ["/a/../../b"] = "x" } } } })
+    assert.equal("inconsistent state: processes[1].files: 'b' is not an absolute path",
+      refusal{ processes = { { command = "true", files = { b = "x" } } } })
+    -- a name that merely starts with dots is a name
+    local out = testing.context{ charm = charm.new(), metadata = META }:run(on.install(),
+      { dirs = { "/srv/..hidden", "/srv/.config" } })
+    assert.same({ "/srv/..hidden", "/srv/.config" }, out.dirs)
+  end)
 end)
 
 describe("juju.testing consistency: relations #unit", function()
@@ -327,6 +342,7 @@ describe("juju.testing consistency: the shape of each piece of state #unit", fun
     { { relations = "db", secrets = 1 }, nil, "relations is not a table; secrets is not a table" },
     { { dirs = { srv = "/srv" } }, nil, "dirs is not a list of absolute paths" },
     { { processes = { { code = 1 } } }, nil, "processes[1] has no command (the words an argv starts with)" },
+    { { processes = { { command = " " } } }, nil, "processes[1] has no command (the words an argv starts with)" },
     { { relations = { DB } }, on.relation_changed(testing.relation{ id = 3, endpoint = "website" }),
       "website-relation-changed: relation 3 is on endpoint 'db'" },
     { { relations = { DB } }, on.relation_created(DB, { remote_unit = "pg/0" }),

@@ -227,6 +227,21 @@ local function check_secrets(problems, state, relations)
   end
 end
 
+--- Whether path is one a unit's file tree can hold: absolute, and with no
+-- ".." (which would leave the tree: the simulated unit writes these under
+-- a scratch root). Says what is wrong in problems otherwise.
+local function path_ok(problems, where, path)
+  if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+    problems[#problems + 1] = ("%s: '%s' is not an absolute path"):format(where, tostring(path))
+    return false
+  end
+  if ("/" .. path .. "/"):find("/%.%./") then
+    problems[#problems + 1] = ("%s: '%s' goes up with '..' (write the path without it)"):format(where, path)
+    return false
+  end
+  return true
+end
+
 local function check_simple(problems, state, meta)
   if state.config ~= nil then
     if type(state.config) ~= "table" then
@@ -344,8 +359,8 @@ local function check_simple(problems, state, meta)
     end
   end
   for path, content in pairs(state.files or {}) do
-    if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
-      problems[#problems + 1] = ("files: '%s' is not an absolute path"):format(tostring(path))
+    if not path_ok(problems, "files", path) then
+      -- said
     elseif type(content) ~= "string" then
       problems[#problems + 1] = ("files: the content of '%s' is a %s (a string expected)"):format(path,
         type(content))
@@ -354,14 +369,12 @@ local function check_simple(problems, state, meta)
   if state.dirs ~= nil and not is_list(state.dirs) then
     problems[#problems + 1] = "dirs is not a list of absolute paths"
   end
-  for _, d in ipairs(state.dirs or {}) do
-    if type(d) ~= "string" or d:sub(1, 1) ~= "/" then
-      problems[#problems + 1] = ("dirs: '%s' is not an absolute path"):format(tostring(d))
-    end
-  end
+  for _, d in ipairs(state.dirs or {}) do path_ok(problems, "dirs", d) end
   for i, p in ipairs(state.processes or {}) do
-    if type(p) ~= "table" or type(p.command) ~= "string" or p.command == "" then
+    if type(p) ~= "table" or type(p.command) ~= "string" or not p.command:find("%S") then
       problems[#problems + 1] = ("processes[%d] has no command (the words an argv starts with)"):format(i)
+    elseif type(p.files) == "table" then
+      for path in pairs(p.files) do path_ok(problems, ("processes[%d].files"):format(i), path) end
     end
   end
   for _, p in ipairs(pebble_fake.check(state.containers or {}, meta)) do problems[#problems + 1] = p end
