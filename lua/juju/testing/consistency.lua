@@ -359,9 +359,7 @@ local function check_simple(problems, state, meta)
     end
   end
   for path, content in pairs(state.files or {}) do
-    if not path_ok(problems, "files", path) then
-      -- said
-    elseif type(content) ~= "string" then
+    if path_ok(problems, "files", path) and type(content) ~= "string" then
       problems[#problems + 1] = ("files: the content of '%s' is a %s (a string expected)"):format(path,
         type(content))
     end
