@@ -1523,11 +1523,13 @@ local NOTICE_LAZY = {
 -- @local
 function M.event_notice(client, notice)
   local n = { id = notice.id, type = notice.type, key = notice.key }
+  local fetched = false   -- once: a field Pebble left out stays nil, unasked
   return setmetatable(n, {
     __name = "juju.pebble.Notice",
     __index = function(t, k)
-      if not NOTICE_LAZY[k] then return nil end
+      if fetched or not NOTICE_LAZY[k] then return nil end
       local full = client:notice(t.id)
+      fetched = true
       for field in pairs(NOTICE_LAZY) do rawset(t, field, full[field]) end
       rawset(t, "data", full.last_data)
       return rawget(t, k)
@@ -1543,11 +1545,13 @@ end
 -- @treturn table
 -- @local
 function M.event_check(client, name)
+  local fetched = false   -- once: a check Pebble no longer has stays nil, unasked
   return setmetatable({ name = name }, {
     __name = "juju.pebble.CheckEvent",
     __index = function(t, k)
-      if k ~= "info" then return nil end
+      if fetched or k ~= "info" then return nil end
       local info = client:checks { names = { t.name } }[t.name]
+      fetched = true
       rawset(t, "info", info)
       return info
     end,
