@@ -396,13 +396,14 @@ end
 local function run_traced(c, spec, getenv)
   local trace = juju.trace()
   if not trace then return run(c, spec, getenv) end
-  local ok, ran = xpcall(run, function(why)
-    local text = tostring(why)
-    if text:find("\nstack traceback:\n", 1, true) then return text end
-    return debug.traceback(text, 2)
-  end, c, spec, getenv)
-  trace_summary(trace, spec, ok and ran or nil, not ok)
-  if not ok then error(ran, 0) end
+  -- closed after the caller's message handler has seen the error where it
+  -- happened, so the error (a table stays a table) and its one traceback
+  -- are the caller's, as without tracing
+  local ran
+  local _ <close> = setmetatable({}, { __close = function(_, err)
+    trace_summary(trace, spec, ran, err ~= nil)
+  end })
+  ran = run(c, spec, getenv)
   return ran
 end
 

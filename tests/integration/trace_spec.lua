@@ -116,6 +116,36 @@ describe("hook tracing #integration", function()
     assert.matches("stack traceback:", r.stderr, 1, true)
   end)
 
+  it("a failing action under tracing: one traceback, and action-fail with the message", function()
+    hookenv.write_file(dir .. "/src/charm.lua",
+      'local c = require("juju.charm").new()\nc:on_action("go", function() error("kaput") end)\nreturn c\n')
+    local plain = hook("actions/go", { JUJU_ACTION_NAME = "go" })
+    local traced = hook("actions/go", { JUJU_ACTION_NAME = "go", DISPATCH_TRACE = "1" })
+    for _, r in ipairs { plain, traced } do
+      assert.equal(1, r.code)
+      assert.equal(1, #lines_of(r.stderr, "stack traceback:"), r.stderr)
+      assert.matches("charm.lua:2: kaput", r.stderr, 1, true)
+    end
+    assert.matches("dispatch%[trace%] action go: failed;", traced.stderr)
+    local failed = {}
+    for _, c in ipairs(hookenv.calls()) do
+      if c.argv[1] == "action-fail" then failed[#failed + 1] = c.argv[#c.argv] end
+    end
+    assert.equal(2, #failed)
+    assert.matches("charm.lua:2: kaput$", failed[2])
+  end)
+
+  it("an error object raised by a handler reaches the host as itself under tracing", function()
+    hookenv.write_file(dir .. "/src/charm.lua", table.concat({
+      'local c = require("juju.charm").new()',
+      'c:on("start", function() error(setmetatable({}, { __tostring = function() return "custom-err-77" end })) end)',
+      "return c", "" }, "\n"))
+    local r = hook("start", { DISPATCH_TRACE = "1" })
+    assert.equal(1, r.code)
+    assert.matches("custom-err-77", r.stderr, 1, true)
+    assert.equal(1, #lines_of(r.stderr, "stack traceback:"), r.stderr)
+  end)
+
   it("an event the charm does not handle: the summary says so, and no hook command is run", function()
     local r = hook("upgrade-charm", { DISPATCH_TRACE = "1" })
     assert.equal(0, r.code, r.stderr)
