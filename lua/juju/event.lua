@@ -71,12 +71,14 @@ function M.parse(name)
   return nil
 end
 
---- Is name an action name Juju would take ("backup", "do-it")?
--- @tparam string name
+--- Is name an action name Juju would take ("backup", "do-it", "2fa-reset")?
+-- Juju's rule (juju/charm's action name rule):
+-- `^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`.
+-- @param name
 -- @treturn boolean
 function M.is_action_name(name)
-  return type(name) == "string" and name:match("^[a-z][a-z0-9%-]*$") ~= nil
-    and name:sub(-1) ~= "-"
+  return type(name) == "string" and name:match("^[a-z0-9]$") ~= nil
+    or (type(name) == "string" and name:match("^[a-z0-9][a-z0-9%-]*[a-z0-9]$") ~= nil)
 end
 
 --- Split a relation id as Juju writes it ("db:3") into endpoint and number.

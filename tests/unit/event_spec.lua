@@ -170,6 +170,22 @@ describe("juju.event #unit", function()
       fails("actions/do-backup", {}, "JUJU_ACTION_UUID is missing")
     end)
 
+    it("action names follow Juju's rule, the one charmcraft.yaml is checked with", function()
+      local metadata = require "juju.testing.metadata"
+      for _, ok in ipairs { "a", "1", "greet", "back-up", "x2", "2fa-reset" } do
+        assert.is_true(event.is_action_name(ok), ok)
+        assert.is_true(metadata.valid_action_name(ok), ok)
+      end
+      for _, bad in ipairs { "", "-a", "a-", "A", "a_b", "a b", 7 } do
+        assert.is_false(event.is_action_name(bad), tostring(bad))
+      end
+      assert.equal("2fa-reset", from("actions/2fa-reset", { JUJU_ACTION_NAME = "2fa-reset", JUJU_ACTION_UUID = "3" })
+        .action)
+      -- and the harness and on_action take it too
+      assert.equal("2fa-reset", require("juju.testing").on.action("2fa-reset").action)
+      require("juju.charm").new():on_action("2fa-reset", function() end)
+    end)
+
     it("pre-series-upgrade gives the target base", function()
       assert.equal("ubuntu@24.04", from("hooks/pre-series-upgrade", { JUJU_TARGET_BASE = "ubuntu@24.04" }).target_base)
     end)

@@ -60,6 +60,7 @@
 -- `juju-info` endpoint is not listed.
 -- @module juju.testing.metadata
 
+local event_mod = require "juju.event"
 local check = require "juju.private.check"
 local values = require "juju.private.values"
 
@@ -106,10 +107,7 @@ end
 -- @param name
 -- @treturn boolean
 -- @usage assert(metadata.valid_action_name("back-up") and not metadata.valid_action_name("back_up"))
-function M.valid_action_name(name)
-  return type(name) == "string" and name:match("^[a-z0-9-]+$") ~= nil
-    and name:sub(1, 1) ~= "-" and name:sub(-1) ~= "-"
-end
+M.valid_action_name = event_mod.is_action_name
 local valid_action_name = M.valid_action_name
 
 --- Config option names: non-empty, printable, no spaces.
