@@ -384,7 +384,8 @@ static int l_sleep(lua_State *L)
     return 0;
 }
 
-/*** Make a directory (one level; an existing one is fine).
+/*** Make a directory (one level; an existing directory is fine, an existing
+file of another kind is EEXIST).
 @tparam string path
 @tparam[opt=0755] int mode (the umask applies, as for mkdir(2))
 @treturn[1] true
@@ -401,11 +402,15 @@ static int l_mkdir(lua_State *L)
     lua_Integer mode = luaL_optinteger(L, 2, 0755);
     luaL_argcheck(L, strlen(path) == len, 1, "path holds a NUL byte");
     luaL_argcheck(L, mode >= 0 && mode <= 07777, 2, "mode must be from 0 to 07777");
-    if (mkdir(path, (mode_t)mode) == 0 || errno == EEXIST) {
+    int err = mkdir(path, (mode_t)mode) == 0 ? 0 : errno;
+    struct stat st;
+    if (err == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        err = 0;               /* a directory already: what was asked */
+    if (err == 0) {
         lua_pushboolean(L, 1);
         return 1;
     }
-    return push_call_failure(L, 3, "mkdir", path, errno);
+    return push_call_failure(L, 3, "mkdir", path, err);
 }
 
 #define DIR_MT "juju.sys.Dir"
@@ -485,6 +490,22 @@ static int l_mkdtemp(lua_State *L)
     if (mkdtemp(buf) == NULL)
         return push_call_failure(L, 2, "mkdtemp", buf, errno);
     lua_pushstring(L, buf);
+    return 1;
+}
+
+/*** Does a file exist? Any kind counts (a directory, a FIFO: nothing is
+opened, so nothing blocks); a broken symlink does not; a path that cannot
+be looked into (EACCES) may hold something, so it counts.
+@tparam string path
+@treturn boolean
+@usage if sys.exists("/run/app.pid") then ... end
+@function exists
+*/
+static int l_exists(lua_State *L)
+{
+    const char *path = plain_string(L, 1, 1, "path");
+    struct stat st;
+    lua_pushboolean(L, stat(path, &st) == 0 || (errno != ENOENT && errno != ENOTDIR));
     return 1;
 }
 
@@ -653,6 +674,7 @@ void sys_push_module(lua_State *L)
         {"mkdir", l_mkdir},
         {"listdir", l_listdir},
         {"mkdtemp", l_mkdtemp},
+        {"exists", l_exists},
         {"realpath", l_realpath},
         {"symlink", l_symlink},
         {"unzip", l_unzip},

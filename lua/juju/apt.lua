@@ -180,7 +180,9 @@ function M.is_installed(package)
       type(package) == "string" and ("'" .. package .. "'") or ("a " .. type(package))))
   end
   local ok, res = pcall(process.run, { "dpkg-query", "-W", "-f=${Status}", package })
-  if ok then return res.stdout == "install ok installed" end
+  -- "<want> ok installed" (want: install, or hold for a held package),
+  -- once per architecture and with nothing between them
+  if ok then return res.stdout:find(" ok installed", 1, true) ~= nil end
   -- status 1: "dpkg-query: no packages found matching PACKAGE"
   if getmetatable(res) == process.Error and res.code == 1 and not res.timed_out then
     return false

@@ -27,6 +27,8 @@ local users = require "juju.users"
 
 local M = {}
 
+local EEXIST = 17   -- errno
+
 local raise = check.raise
 
 local type, error, tostring, tonumber = type, error, tostring, tonumber
@@ -152,10 +154,14 @@ function M.make_dirs(path, opts)
     real = M.path(path)
   end
   local sofar = real:sub(1, 1) == "/" and "" or "."
-  for part in real:gmatch("[^/]+") do
+  local parts = {}
+  for part in real:gmatch("[^/]+") do parts[#parts + 1] = part end
+  for i, part in ipairs(parts) do
     sofar = sofar .. "/" .. part
-    local ok, err = mkdir(sofar, mode)
-    if not ok then error(err, 2) end
+    local ok, err, errno = mkdir(sofar, mode)
+    -- a file where a parent should be: the next step says "Not a directory"
+    -- under the path asked for; at the end it is the error itself
+    if not ok and not (errno == EEXIST and i < #parts) then error(err, 2) end
   end
 end
 
@@ -251,14 +257,7 @@ end
 function M.exists(path)
   check_path(path, "exists")
   if backend then return backend.exists(path) == true end
-  local f, _, errno = io.open(M.path(path), "r")
-  if f then
-    f:close()
-    return true
-  end
-  -- ENOENT (2) and ENOTDIR (20): nothing there; anything else (EACCES...)
-  -- means something is, that we may not open
-  return errno ~= 2 and errno ~= 20
+  return sys.exists(M.path(path))   -- a stat: a FIFO is not opened (that would wait)
 end
 
 --- Fill in a template: each `{{name}}` (spaces inside the braces allowed)

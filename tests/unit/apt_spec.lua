@@ -181,6 +181,20 @@ describe("juju.apt #unit", function()
     assert.is_nil(calls[1].opts.env)
   end)
 
+  it("is_installed: a held package is installed, and so is one installed for any architecture", function()
+    recording({
+      { 0, "hold ok installed", "" },
+      -- dpkg-query prints each architecture's status with no separator
+      { 0, "deinstall ok config-filesinstall ok installed", "" },
+      { 0, "install ok half-installed", "" },
+      { 0, "install ok unpacked", "" },
+    })
+    assert.is_true(apt.is_installed("nginx"))
+    assert.is_true(apt.is_installed("libc6"))
+    assert.is_false(apt.is_installed("half"))
+    assert.is_false(apt.is_installed("unpacked"))
+  end)
+
   it("bad arguments are the caller's mistake", function()
     local calls = recording({})
     caller_error(function() apt.install() end, "a package name or a non-empty list of them expected, got nil")

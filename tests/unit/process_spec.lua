@@ -249,7 +249,7 @@ end)
 describe("juju.sys #unit", function()
   it("is the same table from require and across loads", function()
     assert.equal(sys, require("juju.sys"))
-    assert.same({ "add_history", "environ", "listdir", "mkdir", "mkdtemp", "monotime", "readline", "realpath",
+    assert.same({ "add_history", "environ", "exists", "listdir", "mkdir", "mkdtemp", "monotime", "readline", "realpath",
                   "sleep", "spawn", "symlink", "unzip", "write_file" }, keys(sys))
   end)
 

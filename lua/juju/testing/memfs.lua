@@ -18,6 +18,8 @@
 
 local M = {}
 
+local EEXIST = 17   -- errno, as juju.sys.mkdir gives it
+
 --- Directories every Ubuntu machine has, so a charm can write
 -- `/etc/systemd/system/app.service` without making `/etc/systemd/system`.
 M.STANDARD_DIRS = {
@@ -145,7 +147,7 @@ function Tree:backend()
       end
       local p = clean(path)
       if tree:is_dir(p) then return true end
-      if content[p] then return nil, ("mkdir %s: File exists"):format(path) end
+      if content[p] then return nil, ("mkdir %s: File exists"):format(path), EEXIST end
       local dir = parent(p)
       if content[dir] then return nil, ("mkdir %s: Not a directory"):format(path) end
       if not tree:is_dir(dir) then return nil, ("mkdir %s: No such file or directory"):format(path) end
