@@ -106,7 +106,8 @@ local function ref(r)
   return event.format_relation_id(r.endpoint, r.id)
 end
 
---- The remote application's name (from the event, or relation-list --app).
+--- The remote application's name.
+-- (From the event, or `relation-list --app`.)
 -- @treturn ?string nil when the remote side has no application yet
 function Relation:remote_app()
   if self._app == nil then

@@ -87,12 +87,7 @@ M.restart = verb("restart")
 -- @function reload
 M.reload = verb("reload")
 
---- Enable a unit to start at boot (`systemctl enable [--now] UNIT`).
--- @tparam string unit
--- @tparam[opt] table opts `now` (true: start it now too)
--- @raise a @{juju.process.Error} when systemctl fails
--- @usage systemd.enable("app", {now = true})
---- systemctl ACTION [--now] UNIT, for enable and disable.
+-- systemctl ACTION [--now] UNIT, for enable and disable.
 local function at_boot(action, unit, opts)
   check_unit(unit, action)
   if now_option(opts, action) then
@@ -102,11 +97,18 @@ local function at_boot(action, unit, opts)
   end
 end
 
+--- Enable a unit to start at boot.
+-- (`systemctl enable [--now] UNIT`)
+-- @tparam string unit
+-- @tparam[opt] table opts `now` (true: start it now too)
+-- @raise a @{juju.process.Error} when systemctl fails
+-- @usage systemd.enable("app", {now = true})
 function M.enable(unit, opts)
   at_boot("enable", unit, opts)
 end
 
---- Keep a unit from starting at boot (`systemctl disable [--now] UNIT`).
+--- Keep a unit from starting at boot.
+-- (`systemctl disable [--now] UNIT`)
 -- @tparam string unit
 -- @tparam[opt] table opts `now` (true: stop it now too)
 -- @raise a @{juju.process.Error} when systemctl fails
@@ -115,7 +117,7 @@ function M.disable(unit, opts)
   at_boot("disable", unit, opts)
 end
 
---- Ask systemctl; true on status 0, false on the status that means no.
+-- Ask systemctl; true on status 0, false on the status that means no.
 local function ask(args, no)
   local ok, res = pcall(process.run, args)
   if ok then return true end
@@ -125,8 +127,9 @@ local function ask(args, no)
   error(res, 0)
 end
 
---- Is a unit running? (`systemctl is-active --quiet UNIT`: status 0 is
--- yes, 3 is no: inactive, failed, or no such unit.)
+--- Is a unit running?
+-- (`systemctl is-active --quiet UNIT`: status 0 is yes, 3 is no: inactive,
+-- failed, or no such unit.)
 -- @tparam string unit
 -- @treturn boolean
 -- @raise a @{juju.process.Error} for any other status
@@ -136,9 +139,9 @@ function M.is_active(unit)
   return ask({ "systemctl", "is-active", "--quiet", unit }, 3)
 end
 
---- Will a unit start at boot? (`systemctl is-enabled --quiet UNIT`:
--- status 0 is yes (enabled, static, alias, ...), 1 is no (disabled, masked,
--- or no such unit).)
+--- Will a unit start at boot?
+-- (`systemctl is-enabled --quiet UNIT`: status 0 is yes (enabled, static,
+-- alias, ...), 1 is no (disabled, masked, or no such unit).)
 -- @tparam string unit
 -- @treturn boolean
 -- @raise a @{juju.process.Error} for any other status

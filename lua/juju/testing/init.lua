@@ -232,12 +232,13 @@ function M.subordinate_relation(fields)
   return M.relation(r)
 end
 
+local secret_counter = 0
+
 --- A secret for a state.
 -- @tparam table fields `id` (default: made up from a counter), `content`
 -- (or `revisions`), `owner`, `label`, ...
 -- @treturn table
 -- @usage local creds = testing.secret{ owner = nil, content = { password = "s3cret" }, label = "db" }
-local secret_counter = 0
 function M.secret(fields)
   if type(fields) ~= "table" then error("bad argument #1 to 'secret' (table expected)", 2) end
   local s = copy(fields)

@@ -111,8 +111,8 @@ local function with_format(flags)
   return t
 end
 
---- Juju's message for a --format it does not know, or nil. (The
--- simulator answers in JSON whatever the format: the juju module always
+--- Juju's message for an output format it does not know, or nil.
+-- (The simulator answers in JSON whatever the format: the juju module always
 -- asks for it.)
 local function bad_format(argv)
   for i = 2, #argv do
@@ -416,8 +416,8 @@ C["relation-get"] = function(s, argv)
   return ok(go_json(json.object(copy(bag))))
 end
 
---- The data a relation-set or state-set got: --file (stdin "-" or a path)
--- then key=value arguments, or nil and Juju's message.
+--- The data a relation-set or state-set got, or nil and Juju's message.
+-- (`--file`, stdin "-" or a path, then key=value arguments.)
 local function read_settings(flags, pos, stdin, trim)
   local data = {}
   local file = flags["--file"]

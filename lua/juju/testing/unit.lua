@@ -819,7 +819,8 @@ function M.transcript(before, after, run)
   return table.concat(lines, "\n") .. "\n"
 end
 
---- `dispatch --simulate ARGS...`.
+--- Run the simulated unit from its command line.
+-- (`dispatch --simulate ARGS...`)
 -- @tparam {string,...} args the arguments after `--simulate`
 -- @treturn int the exit status
 function M.main(args)
