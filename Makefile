@@ -113,7 +113,7 @@ need-build-deps:
 # ---------------------------------------------------------------- sources
 # C that talks to Lua; everything else in src/ is pure C (no lua.h) with its
 # own unit tests in tests/c.
-LUA_C    := src/main.c src/charmload.c src/juju.c src/json_decode.c src/json_encode.c src/json.c src/embedded.c src/sys.c src/closer.c \
+LUA_C    := src/main.c src/charmload.c src/juju.c src/json_decode.c src/json_encode.c src/json.c src/embedded.c src/sys.c src/closer.c src/luaargs.c \
             src/pebble_io.c
 PURE_C   := $(filter-out $(LUA_C),$(wildcard src/*.c))
 HOST_C   := src/main.c src/charmload.c

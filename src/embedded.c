@@ -37,8 +37,7 @@ static void load_module(lua_State *L, const struct embedded_lua *e)
     lua_pop(L, 1);
 }
 
-/* next over the module a stand-in delegates to */
-static int proxy_next(lua_State *L)
+int embedded_table_next(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 2);
@@ -50,7 +49,7 @@ static int proxy_next(lua_State *L)
 
 static int proxy_pairs(lua_State *L)
 {
-    lua_pushcfunction(L, proxy_next);
+    lua_pushcfunction(L, embedded_table_next);
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "__index");
     lua_remove(L, -2);

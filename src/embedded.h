@@ -45,6 +45,10 @@ void embedded_load(lua_State *L, const struct embedded_lua *e);
  * required. */
 void embedded_install_searcher(lua_State *L);
 
+/* lua_next as a Lua function (t, k) -> k, v: the iterator the __pairs of
+ * the juju module and of a stand-in return. */
+int embedded_table_next(lua_State *L);
+
 /* That searcher (so another searcher can tell it from Lua's own). */
 int embedded_searcher(lua_State *L);
 

@@ -43,6 +43,7 @@
 
 #include "closer.h"
 #include "embedded.h"
+#include "fdio.h"
 #include "hookcmds.h"
 #include "interrupt.h"
 #include "json.h"
@@ -557,17 +558,8 @@ static void write_secret_file(lua_State *L, struct call *k, int p, const char *k
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     int saved = 0;
     if (fd >= 0) {
-        size_t off = 0;
-        while (off < len) {
-            ssize_t w = write(fd, value + off, len - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                saved = w < 0 ? errno : EIO;
-                break;
-            }
-            off += (size_t)w;
-        }
+        if (fd_write_all(fd, value, len) != 0)
+            saved = errno;
         if (close(fd) != 0 && saved == 0)
             saved = errno;
     } else {
@@ -1327,16 +1319,6 @@ static int module_index(lua_State *L)
     return 0;
 }
 
-static int module_next(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 2);
-    if (lua_next(L, 1))
-        return 2;
-    lua_pushnil(L);
-    return 1;
-}
-
 static int module_pairs(lua_State *L)
 {
     for (size_t i = 0; i < hookcmds_count; i++) {
@@ -1344,7 +1326,7 @@ static int module_pairs(lua_State *L)
             luaL_error(L, "juju: cannot make %s", hookcmds[i].name);
         lua_pop(L, 1);
     }
-    lua_pushcfunction(L, module_next);
+    lua_pushcfunction(L, embedded_table_next);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;

@@ -170,8 +170,10 @@ static void open_libraries(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
     /* package.preload made at its final size (luaopen_package takes the
      * table it finds): filled from empty it would be rehashed on the way,
-     * so that each entry more (yaml) would cost start-up a rehash. */
-    lua_createtable(L, 0, (int)(sizeof builtin / sizeof builtin[0]) - 1);
+     * so that each entry more (yaml) would cost start-up a rehash. Its
+     * entries: builtin's, and the two luaopen_juju adds (juju.sys,
+     * juju.pebble.io). */
+    lua_createtable(L, 0, (int)(sizeof builtin / sizeof builtin[0]) - 1 + 2);
     lua_setfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     luaL_openlibs(L);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);

@@ -23,6 +23,8 @@ int bytebuf_reserve(bytebuf *b, size_t n)
         errno = ENOMEM;
         return -1;
     }
+    if (b->data == NULL)
+        p[0] = '\0';  /* NUL-terminated from the first allocation (outcome.h) */
     b->data = p;
     b->cap = cap;
     return 0;

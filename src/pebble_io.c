@@ -19,6 +19,7 @@
 #include "embedded.h"
 #include "http.h"
 #include "lauxlib.h"
+#include "luaargs.h"
 #include "pebble_exec.h"
 
 /* Registry key: the state's juju.pebble.io table. */
@@ -53,18 +54,6 @@ Bad arguments raise.
 */
 
 /* ------------------------------------------------------------ helpers */
-
-static const char *plain_string(lua_State *L, int idx, int argn, const char *what)
-{
-    if (lua_type(L, idx) != LUA_TSTRING)
-        luaL_argerror(L, argn, lua_pushfstring(L, "%s must be a string, not a %s", what,
-                                               luaL_typename(L, idx)));
-    size_t len;
-    const char *s = lua_tolstring(L, idx, &len);
-    if (strlen(s) != len)
-        luaL_argerror(L, argn, lua_pushfstring(L, "%s contains a NUL byte", what));
-    return s;
-}
 
 /* Seconds at idx (a number > 0) as a deadline. */
 static int64_t deadline_arg(lua_State *L, int idx, int argn, const char *what)
@@ -145,9 +134,9 @@ if not status then error(headers) end
 */
 static int l_request(lua_State *L)
 {
-    const char *path = plain_string(L, 1, 1, "socket_path");
-    const char *method = plain_string(L, 2, 2, "method");
-    const char *target = plain_string(L, 3, 3, "target");
+    const char *path = luaargs_plain_string(L, 1, 1, "socket_path");
+    const char *method = luaargs_plain_string(L, 2, 2, "method");
+    const char *target = luaargs_plain_string(L, 3, 3, "target");
     if (!lua_isnoneornil(L, 4))
         luaL_checktype(L, 4, LUA_TTABLE);
     const char *body = NULL;
@@ -178,12 +167,12 @@ static int l_request(lua_State *L)
             if (lua_type(L, -2) != LUA_TSTRING)
                 return luaL_argerror(L, 4, lua_pushfstring(L, "headers has a %s key; names are "
                                                            "strings", luaL_typename(L, -2)));
-            const char *name = plain_string(L, -2, 4, "a header name");
+            const char *name = luaargs_plain_string(L, -2, 4, "a header name");
             if (lua_type(L, -1) != LUA_TSTRING)
                 return luaL_argerror(L, 4, lua_pushfstring(L, "header %s must be a string, not a %s",
                                                            name, luaL_typename(L, -1)));
             pairs[2 * i] = name;
-            pairs[2 * i + 1] = plain_string(L, -1, 4, "a header value");
+            pairs[2 * i + 1] = luaargs_plain_string(L, -1, 4, "a header value");
             i++;
             lua_pop(L, 1);
         }
@@ -246,23 +235,16 @@ wrong type)
 */
 static int l_exec_io(lua_State *L)
 {
-    const char *path = plain_string(L, 1, 1, "socket_path");
-    const char *task = plain_string(L, 2, 2, "task_id");
+    const char *path = luaargs_plain_string(L, 1, 1, "socket_path");
+    const char *task = luaargs_plain_string(L, 2, 2, "task_id");
     if (!pebble_task_id_ok(task))
         return luaL_argerror(L, 2, "task_id must be 1 to 64 of A-Z a-z 0-9 . _ -");
     struct pebble_exec_opts o = {.deadline = NET_NO_DEADLINE};
     lua_settop(L, 3);
     if (!lua_isnil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
-        lua_pushnil(L);
-        while (lua_next(L, 3) != 0) {
-            lua_pop(L, 1);
-            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-            if (k == NULL || (strcmp(k, "stdin") != 0 && strcmp(k, "split_stderr") != 0 &&
-                              strcmp(k, "timeout") != 0 && strcmp(k, "connect_timeout") != 0))
-                return luaL_argerror(L, 3, k != NULL ? lua_pushfstring(L, "unknown option '%s'", k)
-                                                     : "unknown option (not a string key)");
-        }
+        static const char *const keys[] = {"stdin", "split_stderr", "timeout", "connect_timeout", NULL};
+        luaargs_check_keys(L, 3, 3, keys);
         /* each value stays on the stack while the I/O runs */
         int t = lua_getfield(L, 3, "stdin");
         if (t == LUA_TSTRING)

@@ -122,7 +122,6 @@ static int drain_once(int fd, bytebuf *b)
 {
     if (bytebuf_reserve(b, READ_CHUNK) != 0)
         return -1;
-    b->data[b->len] = '\0'; /* NUL-terminated even when nothing comes */
     ssize_t n;
     do {
         n = read(fd, b->data + b->len, READ_CHUNK);

@@ -26,6 +26,7 @@
 #include "closer.h"
 #include "embedded.h"
 #include "lineedit.h"
+#include "luaargs.h"
 #include "lauxlib.h"
 #include "outcome.h"
 #include "spawn_capture.h"
@@ -46,40 +47,6 @@ on these; use them rather than this table.
 
 /* ------------------------------------------------------------ helpers */
 
-/* Raise unless every key of the options table at idx is in names. */
-static void check_keys(lua_State *L, int idx, int argn, const char *const names[])
-{
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        lua_pop(L, 1);
-        int known = 0;
-        if (lua_type(L, -1) == LUA_TSTRING) {
-            const char *k = lua_tostring(L, -1);
-            for (int i = 0; names[i] != NULL && !known; i++)
-                known = strcmp(k, names[i]) == 0;
-        }
-        if (!known) {
-            if (lua_type(L, -1) == LUA_TSTRING)
-                luaL_argerror(L, argn, lua_pushfstring(L, "unknown option '%s'", lua_tostring(L, -1)));
-            luaL_argerror(L, argn, lua_pushfstring(L, "unknown option (a %s key)", luaL_typename(L, -1)));
-        }
-    }
-}
-
-/* The string at idx (which must be one), refusing NUL bytes: the system
- * would cut it short there. */
-static const char *plain_string(lua_State *L, int idx, int argn, const char *what)
-{
-    if (lua_type(L, idx) != LUA_TSTRING)
-        luaL_argerror(L, argn, lua_pushfstring(L, "%s must be a string, not a %s", what,
-                                               luaL_typename(L, idx)));
-    size_t len;
-    const char *s = lua_tolstring(L, idx, &len);
-    if (strlen(s) != len)
-        luaL_argerror(L, argn, lua_pushfstring(L, "%s contains a NUL byte", what));
-    return s;
-}
-
 static int guard_close(lua_State *L)
 {
     outcome *o = luaL_checkudata(L, 1, GUARD_MT);
@@ -99,13 +66,13 @@ static const char *const *push_envp(lua_State *L, int idx)
         if (lua_type(L, -2) != LUA_TSTRING)
             luaL_argerror(L, 2, lua_pushfstring(L, "env has a %s key; names are strings",
                                                 luaL_typename(L, -2)));
-        const char *name = plain_string(L, -2, 2, "an env name");
+        const char *name = luaargs_plain_string(L, -2, 2, "an env name");
         if (name[0] == '\0' || strchr(name, '=') != NULL)
             luaL_argerror(L, 2, lua_pushfstring(L, "env name '%s' is empty or has a '='", name));
         if (lua_type(L, -1) != LUA_TSTRING)
             luaL_argerror(L, 2, lua_pushfstring(L, "env value of %s must be a string, not a %s",
                                                 name, luaL_typename(L, -1)));
-        const char *value = plain_string(L, -1, 2, "an env value");
+        const char *value = luaargs_plain_string(L, -1, 2, "an env value");
         lua_pushfstring(L, "%s=%s", name, value);
         lua_rawseti(L, anchor, ++n);
         lua_pop(L, 1);
@@ -187,7 +154,7 @@ static int l_spawn(lua_State *L)
     for (lua_Unsigned i = 1; i <= n; i++) {
         lua_rawgeti(L, 1, (lua_Integer)i);
         lua_pushfstring(L, "argv[%I]", (lua_Integer)i);
-        argv[i - 1] = plain_string(L, -2, 1, lua_tostring(L, -1));
+        argv[i - 1] = luaargs_plain_string(L, -2, 1, lua_tostring(L, -1));
         lua_pop(L, 2); /* the string stays in argv's table */
     }
     argv[n] = NULL;
@@ -197,7 +164,7 @@ static int l_spawn(lua_State *L)
     size_t in_len = 0;
     if (has_opts) {
         static const char *const keys[] = {"stdin", "env", "cwd", "timeout", NULL};
-        check_keys(L, 2, 2, keys);
+        luaargs_check_keys(L, 2, 2, keys);
         /* each value stays on the stack while the program runs */
         if (lua_getfield(L, 2, "stdin") != LUA_TNIL) {
             if (lua_type(L, -1) != LUA_TSTRING)
@@ -205,7 +172,7 @@ static int l_spawn(lua_State *L)
             in = lua_tolstring(L, -1, &in_len);
         }
         if (lua_getfield(L, 2, "cwd") != LUA_TNIL)
-            so.cwd = plain_string(L, -1, 2, "cwd");
+            so.cwd = luaargs_plain_string(L, -1, 2, "cwd");
         if (lua_getfield(L, 2, "timeout") != LUA_TNIL) {
             int isnum = 0;
             lua_Number t = lua_tonumberx(L, -1, &isnum);
@@ -277,14 +244,14 @@ durability: still atomic for readers)
 */
 static int l_write_file(lua_State *L)
 {
-    const char *path = plain_string(L, 1, 1, "path");
+    const char *path = luaargs_plain_string(L, 1, 1, "path");
     size_t len;
     const char *data = luaL_checklstring(L, 2, &len);
     struct atomicfile_opts ao = ATOMICFILE_DEFAULTS;
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
         static const char *const keys[] = {"mode", "uid", "gid", "sync", NULL};
-        check_keys(L, 3, 3, keys);
+        luaargs_check_keys(L, 3, 3, keys);
         if (lua_getfield(L, 3, "sync") != LUA_TNIL) {
             if (!lua_isboolean(L, -1))
                 return luaL_argerror(L, 3, lua_pushfstring(L, "sync: a boolean expected, got %s",
@@ -338,8 +305,8 @@ assert(sys.unzip("/var/lib/juju/my-app.charm", dir))
 */
 static int l_unzip(lua_State *L)
 {
-    const char *zip = plain_string(L, 1, 1, "zip_path");
-    const char *dest = plain_string(L, 2, 2, "dest_dir");
+    const char *zip = luaargs_plain_string(L, 1, 1, "zip_path");
+    const char *dest = luaargs_plain_string(L, 2, 2, "dest_dir");
     char msg[2 * PATH_MAX + 1024];
     if (unzip_extract(zip, dest, NULL, msg, sizeof msg) != 0)
         return push_failure(L, msg, errno);
@@ -503,7 +470,7 @@ be looked into (EACCES) may hold something, so it counts.
 */
 static int l_exists(lua_State *L)
 {
-    const char *path = plain_string(L, 1, 1, "path");
+    const char *path = luaargs_plain_string(L, 1, 1, "path");
     struct stat st;
     lua_pushboolean(L, stat(path, &st) == 0 || (errno != ENOENT && errno != ENOTDIR));
     return 1;
@@ -598,10 +565,7 @@ static lineedit *state_lineedit(lua_State *L)
     lua_pop(L, 1);
     lineedit **le = lua_newuserdatauv(L, sizeof *le, 0);
     *le = NULL;
-    if (luaL_newmetatable(L, LINEEDIT_MT)) {
-        lua_pushcfunction(L, lineedit_gc);
-        lua_setfield(L, -2, "__gc");
-    }
+    closer_push_metatable(L, LINEEDIT_MT, lineedit_gc);
     lua_setmetatable(L, -2);
     *le = lineedit_new(STDIN_FILENO, STDOUT_FILENO, 500);
     if (*le == NULL)

@@ -79,6 +79,21 @@ static long long status_mask(const char *status, const char *field)
 
 /* ------------------------------------------------------------ tests */
 
+TEST(a_bytebuf_is_nul_terminated_from_its_first_allocation)
+{
+    /* outcome.h's promise, kept by bytebuf itself: a reader that got
+     * nothing still holds an empty C string */
+    bytebuf b = {0};
+    CHECK(bytebuf_reserve(&b, 100) == 0);
+    CHECK(b.data != NULL && b.len == 0 && b.data[0] == '\0');
+    CHECK(bytebuf_append(&b, "abc", 3) == 0);
+    CHECK(strcmp(b.data, "abc") == 0);
+    CHECK(bytebuf_reserve(&b, 10000) == 0);
+    CHECK(strcmp(b.data, "abc") == 0);
+    bytebuf_free(&b);
+    CHECK(b.data == NULL && b.len == 0);
+}
+
 TEST(exit_codes)
 {
     static const char *const codes[] = {"0", "1", "3", "42", "127", "255"};
@@ -1069,6 +1084,7 @@ int main(int argc, char **argv)
 {
     argc_g = argc;
     argv_g = argv;
+    RUN_IF_WANTED(a_bytebuf_is_nul_terminated_from_its_first_allocation);
     RUN_IF_WANTED(exit_codes);
     RUN_IF_WANTED(output_captured_exactly);
     RUN_IF_WANTED(eight_mib_on_stdout_and_stderr_at_once);
