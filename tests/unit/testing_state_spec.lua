@@ -459,3 +459,15 @@ describe("juju.testing state: run leaves its input alone, and runs chain #unit",
     assert.same({ name = "active", message = "port 9000" }, s.unit_status)
   end)
 end)
+
+describe("juju.testing.unit's transcript #unit", function()
+  it("prints ports as Juju does: a one-port range is that port", function()
+    local unit = require "juju.testing.unit"
+    local record = { event = { name = "install", kind = "install" }, seconds = 0.001, commands = {}, processes = {},
+                  pebble = {}, logs = {}, code = 0, env = {} }
+    local text = unit.transcript({}, { opened_ports = {
+      { protocol = "tcp", port = 80, to_port = 80 }, { protocol = "udp", port = 8000, to_port = 8099 },
+      { protocol = "icmp" } } }, record)
+    assert.matches("\n   opened ports: 80/tcp 8000-8099/udp icmp\n", text, 1, true)
+  end)
+end)

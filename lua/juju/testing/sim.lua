@@ -325,11 +325,15 @@ end
 C["open-port"] = port_command(true)
 C["close-port"] = port_command(false)
 
+--- A port as Juju prints it: `80/tcp`, `8000-8099/udp`, `icmp`.
+-- @tparam table p `{protocol=, port=, to_port=}`
+-- @treturn string
 local function port_text(p)
   if p.protocol == "icmp" then return "icmp" end
   if p.to_port and p.to_port ~= p.port then return ("%d-%d/%s"):format(p.port, p.to_port, p.protocol) end
   return ("%d/%s"):format(p.port, p.protocol)
 end
+M.port_text = port_text
 
 C["opened-ports"] = function(s, argv)
   local flags, pos = parse(argv, { flags = with_format { ["--endpoints"] = "bool" }, max = 0 })

@@ -765,10 +765,7 @@ function M.transcript(before, after, run)
   end
   local function ports(list)
     local t = {}
-    for _, p in ipairs(list or {}) do
-      t[#t + 1] = p.protocol == "icmp" and "icmp"
-        or (p.to_port and ("%d-%d/%s"):format(p.port, p.to_port, p.protocol) or ("%d/%s"):format(p.port, p.protocol))
-    end
+    for _, p in ipairs(list or {}) do t[#t + 1] = sim_mod.port_text(p) end
     table.sort(t)
     return table.concat(t, " ")
   end
