@@ -1477,14 +1477,16 @@ function Client:exec(argv, opts)
     timeout = opts.timeout and duration(opts.timeout) or nil, ["split-stderr"] = opts.split_stderr == true,
     ["service-context"] = opts.service_context,
   }, opts, "exec")
+  -- before Pebble starts the command: a transport that cannot do its I/O
+  -- would leave it waiting for websockets that never come
+  local t = M.transport()
+  if not t.exec_io then error("juju.pebble: the transport has no exec_io", 0) end
   local result, change_id = self:_call("POST", "/v1/exec", nil, body)
   local task_id = type(result) == "table" and result["task-id"] or nil
   if not change_id or type(task_id) ~= "string" then
     error(protocol_error(self, { method = "POST", target = "/v1/exec",
       message = "exec answered without a change and a task id" }))
   end
-  local t = M.transport()
-  if not t.exec_io then error("juju.pebble: the transport has no exec_io", 0) end
   -- Opening each websocket is a request: it has the client's timeout.
   local stdout, stderr, kind = t.exec_io(self.socket_path, task_id, {
     stdin = opts.stdin, split_stderr = opts.split_stderr == true,

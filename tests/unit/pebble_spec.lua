@@ -886,6 +886,16 @@ describe("juju.pebble exec #unit", function()
     io_replies[#io_replies + 1] = table.pack((opts or {}).stdout or "out\n", (opts or {}).stderr or "")
   end
 
+  it("a transport without exec_io is refused before Pebble is asked to start anything", function()
+    local prev = pebble.set_transport({ request = transport.request, monotime = transport.monotime,
+                                        sleep = transport.sleep })
+    local ok, err = pcall(c.exec, c, { "true" })
+    pebble.set_transport(prev)
+    assert.is_false(ok)
+    assert.matches("the transport has no exec_io", err, 1, true)
+    assert.same({}, lines())
+  end)
+
   it("POST /v1/exec, then exec_io with the task id, then the change (timeout + 1 s); the result", function()
     exec_answers(0, { stdout = "hello\n" })
     local r = c:exec({ "echo", "hello" }, {
