@@ -1125,30 +1125,39 @@ local function owner(item)
            group = item.group ~= "" and item.group or nil, group_id = item["group-id"] }
 end
 
+--- The permissions of a file request (default when absent), or nil and
+-- Pebble's error.
 local function parse_permissions(text, default)
   if text == nil or text == "" then return default end
-  if type(text) ~= "string" or not text:match("^[0-7][0-7][0-7]$") then return nil end
+  if type(text) ~= "string" or not text:match("^[0-7][0-7][0-7]$") then
+    return nil, path_error("generic-file-error", ("permissions must be a 3-digit octal string, got %q"):format(
+      tostring(text)))
+  end
   return text
+end
+
+--- A request's path, cleaned, or nil and Pebble's error for one that is
+-- not absolute.
+local function abs_path(path)
+  if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+    return nil, path_error("generic-file-error", ("paths must be absolute, got %q"):format(tostring(path)))
+  end
+  return clean(path)
 end
 
 local function write_file(self, c, item, content)
   local rec = self:record(c.name)
   local path = item.path
-  if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
-    return path_error("generic-file-error", ("paths must be absolute, got %q"):format(tostring(path)))
-  end
-  local p = clean(path)
+  local p, bad = abs_path(path)
+  if not p then return bad end
   local meta = owner(item)
   if item["make-dirs"] then
     local err = make_all(c, parent(p), { user = meta.user, user_id = meta.user_id, group = meta.group,
                                          group_id = meta.group_id })
     if err then return err end
   end
-  local perm = parse_permissions(item.permissions, "644")
-  if not perm then
-    return path_error("generic-file-error", ("permissions must be a 3-digit octal string, got %q"):format(
-      tostring(item.permissions)))
-  end
+  local perm, bad_perm = parse_permissions(item.permissions, "644")
+  if not perm then return bad_perm end
   if not is_dir(c, parent(p)) then
     return path_error("not-found", ("open %s: no such file or directory"):format(path))
   end
@@ -1195,18 +1204,14 @@ end
 local function make_dirs(c, dirs)
   local result = {}
   for i, d in ipairs(dirs or {}) do
-    local err
     local path = d.path
-    if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
-      err = path_error("generic-file-error", ("paths must be absolute, got %q"):format(tostring(path)))
-    else
-      local p = clean(path)
-      local perm = parse_permissions(d.permissions, "755")
+    local p, err = abs_path(path)
+    if p then
+      local perm, bad_perm = parse_permissions(d.permissions, "755")
       local meta = owner(d)
       meta.permissions = perm
       if not perm then
-        err = path_error("generic-file-error", ("permissions must be a 3-digit octal string, got %q"):format(
-          tostring(d.permissions)))
+        err = bad_perm
       elseif d["make-parents"] then
         err = make_all(c, p, meta)
       elseif is_dir(c, p) or c.files[p] then
@@ -1225,12 +1230,9 @@ end
 local function remove_paths(c, paths)
   local result = {}
   for i, item in ipairs(paths or {}) do
-    local err
     local path = item.path
-    if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
-      err = path_error("generic-file-error", ("paths must be absolute, got %q"):format(tostring(path)))
-    else
-      local p = clean(path)
+    local p, err = abs_path(path)
+    if p then
       if c.files[p] then
         c.files[p] = nil
       elseif is_dir(c, p) then
@@ -1261,23 +1263,21 @@ local BOUNDARY = ("7d3fa2c91b"):rep(6)
 local function read_files(c, paths)
   local boundary = BOUNDARY
   for _, path in ipairs(paths) do
-    local f = path:sub(1, 1) == "/" and c.files[clean(path)]
+    local p = abs_path(path)
+    local f = p and c.files[p]
     while f and f.content:find(boundary, 1, true) do boundary = boundary:sub(2) .. boundary:sub(1, 1) end
   end
   local out, result = {}, {}
   for i, path in ipairs(paths) do
-    local p = path:sub(1, 1) == "/" and clean(path) or nil
-    local err
-    if not p then
-      err = path_error("generic-file-error", ("paths must be absolute, got %q"):format(path))
-    elseif c.files[p] then
+    local p, err = abs_path(path)   -- err: not absolute
+    if p and c.files[p] then
       out[#out + 1] = ("--%s\r\nContent-Disposition: form-data; name=\"files\"; filename=\"%s\"\r\n"
         .. "Content-Type: application/octet-stream\r\n\r\n"):format(boundary, path:gsub('[\\"]', "\\%0"))
       out[#out + 1] = c.files[p].content
       out[#out + 1] = "\r\n"
-    elseif is_dir(c, p) then
+    elseif p and is_dir(c, p) then
       err = path_error("generic-file-error", ("can only read a regular file: %q"):format(path))
-    else
+    elseif p then
       err = path_error("not-found", ("stat %s: no such file or directory"):format(path))
     end
     result[i] = { path = path, error = err }
