@@ -256,9 +256,11 @@ check-go: $(TEST_TOOLS)
 check-unit: all $(TEST_TOOLS)
 	$(TEST_ENV) $(BUSTED) --run=unit
 
+# Twice, once per transport; specs where hook commands play no part
+# (tagged #once) run in the first pass only.
 check-integration: all $(TEST_TOOLS)
 	$(TEST_ENV) tests/helpers/with-transport exec   $(BUSTED) --run=integration
-	$(TEST_ENV) tests/helpers/with-transport socket $(BUSTED) --run=integration
+	$(TEST_ENV) tests/helpers/with-transport socket $(BUSTED) --run=integration --exclude-tags=once
 
 # The template charms' own specs, as a charm author runs them (busted in the
 # charm's directory), with this build's juju.so.

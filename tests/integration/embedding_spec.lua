@@ -7,7 +7,6 @@
 local hookenv = require "helpers.hookenv"
 
 local quote = hookenv.quote
-local describe_once = hookenv.transport() == "exec" and describe or pending
 
 local PROBE = [[
 PROBE_LOADS = (PROBE_LOADS or 0) + 1
@@ -18,7 +17,7 @@ end
 return M
 ]]
 
-describe_once("modules embedded from LUA_DIR #integration", function()
+describe("modules embedded from LUA_DIR #integration #once", function()
   local tmp, build
 
   local function make(...)

@@ -23,7 +23,6 @@ local TEMPLATE = ROOT .. "/charm-template/kubernetes"
 
 -- The simulated unit always runs the charm's hook commands over exec: run
 -- these once, not once per transport.
-local describe_once = hookenv.transport() == "exec" and describe or pending
 
 local SITE = "/etc/nginx/conf.d/default.conf"
 local PAGE = "/srv/hello-lua-k8s/index.html"
@@ -40,7 +39,7 @@ local POD = {
   } },
 }
 
-describe_once("the packed Kubernetes template on a simulated unit #integration", function()
+describe("the packed Kubernetes template on a simulated unit #integration #once", function()
   local tmp, packed, state, serving
   local ran = {}          -- the events run, against the metadata's at the end
 

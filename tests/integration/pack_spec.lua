@@ -12,7 +12,6 @@ local zip = require "helpers.zip"
 local lyaml = require "lyaml"
 
 local quote = hookenv.quote
-local describe_once = hookenv.transport() == "exec" and describe or pending
 
 local ROOT = hookenv.cwd()
 local PACK = ROOT .. "/tools/pack.lua"
@@ -59,7 +58,7 @@ local function copy(t)
   return out
 end
 
-describe_once("tools/pack.lua #integration", function()
+describe("tools/pack.lua #integration #once", function()
   local tmp, charm, out, dispatch
 
   before_each(function()
@@ -492,7 +491,7 @@ for i in zipfile.ZipFile(sys.argv[1]).infolist():
   end)
 end)
 
-describe_once("tools/pack.lua as a module #integration", function()
+describe("tools/pack.lua as a module #integration #once", function()
   local pack_mod
 
   setup(function()
@@ -537,7 +536,7 @@ describe_once("tools/pack.lua as a module #integration", function()
   end)
 end)
 
-describe_once("the template and make #integration", function()
+describe("the template and make #integration #once", function()
   local tmp
 
   before_each(function()

@@ -7,18 +7,16 @@
 -- (juju.sys.monotime, in dispatch) stays under 3 s. The request after a
 -- hostile one (the rule used up) works: nothing is left behind.
 --
--- Pebble does not depend on the hook-command transport: these run once,
--- under exec.
+-- Pebble does not depend on the hook-command transport: these run once
+-- (#once: the exec pass only).
 
-local hookenv = require "helpers.hookenv"
 local fakepebble = require "helpers.fakepebble"
 
-local describe_once = hookenv.transport() == "exec" and describe or pending
 
 local TIMEOUT = 1     -- the client's, seconds
 local BOUND = 3       -- what any failing call may take, seconds
 
-describe_once("juju.pebble against a hostile Pebble #integration", function()
+describe("juju.pebble against a hostile Pebble #integration #once", function()
   local fake
 
   setup(function()

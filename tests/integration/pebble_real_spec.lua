@@ -7,14 +7,13 @@
 -- (-pebble-2021: no /wait, no restart action), and resource hygiene over
 -- hundreds of requests in one process.
 --
--- Pebble does not depend on the hook-command transport: these run once,
--- under exec.
+-- Pebble does not depend on the hook-command transport: these run once
+-- (#once: the exec pass only).
 
 local hookenv = require "helpers.hookenv"
 local fakepebble = require "helpers.fakepebble"
 local cjson = require "cjson"
 
-local describe_once = hookenv.transport() == "exec" and describe or pending
 local quote = hookenv.quote
 
 --- The records of the log whose method and path match.
@@ -34,7 +33,7 @@ local function stat(path)
   return line
 end
 
-describe_once("juju.pebble in build/dispatch against build/fake-pebble #integration", function()
+describe("juju.pebble in build/dispatch against build/fake-pebble #integration #once", function()
   local fake
 
   -- a fresh Pebble for each test
@@ -586,7 +585,7 @@ describe_once("juju.pebble in build/dispatch against build/fake-pebble #integrat
   end)
 end)
 
-describe_once("a Pebble whose changes take time (-change-delay) #integration", function()
+describe("a Pebble whose changes take time (-change-delay) #integration #once", function()
   local fake
 
   setup(function()
@@ -629,7 +628,7 @@ describe_once("a Pebble whose changes take time (-change-delay) #integration", f
   end)
 end)
 
-describe_once("the Pebble of 2021 (-pebble-2021) #integration", function()
+describe("the Pebble of 2021 (-pebble-2021) #integration #once", function()
   local fake
 
   setup(function()

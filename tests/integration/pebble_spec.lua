@@ -5,7 +5,6 @@
 
 local hookenv = require "helpers.hookenv"
 
-local describe_once = hookenv.transport() == "exec" and describe or pending
 
 --- Run Lua in dispatch's interpreter with a hook's environment and a
 -- runner answering every hook command with nothing.
@@ -22,7 +21,7 @@ local function hook(event, body)
   ]]):format(event, event, body) })
 end
 
-describe_once("juju.pebble in dispatch #integration", function()
+describe("juju.pebble in dispatch #integration #once", function()
   it("an event without a container loads no Pebble code, even when the handler looks for one", function()
     local r = hook("update-status", "assert(e.container == nil and e.notice == nil and e.check == nil)")
     assert.equal(0, r.code, r.stderr)

@@ -18,7 +18,7 @@ end
 
 local pattern = require("helpers.fs").pattern
 
-describe("juju.process in build/dispatch #integration", function()
+describe("juju.process in build/dispatch #integration #once", function()
   local tmp
   before_each(function() tmp = hookenv.tmpdir() end)
   after_each(function() hookenv.rmtree(tmp) end)

@@ -17,14 +17,13 @@ local TEMPLATE = ROOT .. "/charm-template/machine"
 
 -- The simulated unit always uses exec for the charm's hook commands: run
 -- these once, not once per transport.
-local describe_once = hookenv.transport() == "exec" and describe or pending
 
 local MACHINE = {
   processes = { { command = "systemctl restart nginx",
                   files = { ["/run/nginx.pid"] = "4242\n", ["/proc/4242/cmdline"] = "nginx" } } },
 }
 
-describe_once("dispatch --simulate #integration", function()
+describe("dispatch --simulate #integration #once", function()
   local tmp, packed, state
 
   --- Run dispatch --simulate with the arguments (the state file added
@@ -247,7 +246,7 @@ end)
 -- A Kubernetes charm (tests/fixtures/k8s-charm): its container's Pebble is
 -- the fake of juju.testing.pebble, reached by the charm's juju.pebble
 -- through DISPATCH_PEBBLE_SIM (the session), its state in the state file.
-describe_once("dispatch --simulate, a Kubernetes charm and its container #integration", function()
+describe("dispatch --simulate, a Kubernetes charm and its container #integration #once", function()
   local K8S = ROOT .. "/tests/fixtures/k8s-charm"
   local tmp, state
 

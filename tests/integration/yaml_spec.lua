@@ -7,9 +7,8 @@
 
 local hookenv = require "helpers.hookenv"
 
-local describe_once = hookenv.transport() == "exec" and describe or pending
 
-describe_once("YAML in build/dispatch #integration", function()
+describe("YAML in build/dispatch #integration #once", function()
   local root
 
   setup(function()
