@@ -557,17 +557,8 @@ describe("the template and make #integration #once", function()
     return ok == true, hookenv.read_file(log) or ""
   end
 
-  --- A placeholder entry point where the template has none yet.
-  local function ensure_charm_lua(dir)
-    if not fs.exists(dir .. "/src/charm.lua") then
-      hookenv.sh("mkdir -p " .. quote(dir .. "/src"))
-      hookenv.write_file(dir .. "/src/charm.lua", "-- placeholder for the test\n")
-    end
-  end
-
   it("the template packs to what its charmcraft.yaml declares", function()
     local charm = copy_tree(TEMPLATE, tmp, "machine")
-    ensure_charm_lua(charm)
     local r = pack({ "--charm", charm, "--dispatch", hookenv.dispatch_path(), "--out-dir", tmp })
     assert.equal(0, r.code, r.stderr)
     local archive = zip.read_file(tmp .. "/hello-lua.charm")
@@ -676,7 +667,6 @@ describe("the template and make #integration #once", function()
                              { program = "grep" })
     assert.equal("", grep.stdout)
 
-    ensure_charm_lua(dir)
     local r = pack({ "--charm", dir, "--dispatch", hookenv.dispatch_path(), "--out-dir", tmp })
     assert.equal(0, r.code, r.stderr)
     local meta = lyaml.load(zip.read_file(tmp .. "/my-web-app.charm").by_name["metadata.yaml"].data)
