@@ -209,7 +209,7 @@ $(B)/go-pebble-client: $(PEBBLE_SRC) | need-gorilla
 
 # pebble-stub: a tiny Pebble socket (HTTP, and exec's websockets, with the
 # websocket code of src/) for the juju.pebble.io specs.
-PEBBLE_STUB_O := $(call obj,$(B)/obj,src/websocket.c src/http.c src/sha1.c src/base64.c src/outcome.c)
+PEBBLE_STUB_O := $(call obj,$(B)/obj,src/websocket.c src/http.c src/unixaddr.c src/sha1.c src/base64.c src/outcome.c)
 $(B)/pebble-stub: tests/helpers/pebble-stub.c $(PEBBLE_STUB_O) | need-build-deps
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(PEBBLE_STUB_O) $(HTTP_PARSER_LIB) -lm
 

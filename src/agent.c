@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "gob.h"
+#include "unixaddr.h"
 
 /* What Juju's server answers when a command wants stdin we did not send. */
 #define NEEDS_STDIN "hook tool requires stdin, none supplied"
@@ -69,29 +70,16 @@ static int connect_retry(int fd, const struct sockaddr *sa, socklen_t len)
 agent_conn *agent_open(const char *address, char *err, size_t errlen)
 {
     struct sockaddr_un sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    size_t n = address ? strlen(address) : 0;
-    socklen_t len;
-    if (n == 0) {
+    socklen_t len = 0;
+    switch (unixaddr_make(address, &sa, &len)) {
+    case UNIXADDR_OK:
+        break;
+    case UNIXADDR_EMPTY:
         say(err, errlen, "no unit agent socket address");
         return NULL;
-    }
-    if (address[0] == '@') {
-        /* abstract: a leading NUL, then the name; the length is exact, no NUL */
-        if (n > sizeof sa.sun_path) {
-            say(err, errlen, "socket name %s is too long", address);
-            return NULL;
-        }
-        memcpy(sa.sun_path + 1, address + 1, n - 1);
-        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
-    } else {
-        if (n >= sizeof sa.sun_path) {
-            say(err, errlen, "socket path %s is too long", address);
-            return NULL;
-        }
-        memcpy(sa.sun_path, address, n);
-        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+    case UNIXADDR_TOO_LONG:
+        say(err, errlen, "socket %s %s is too long", address[0] == '@' ? "name" : "path", address);
+        return NULL;
     }
 
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

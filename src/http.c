@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "unixaddr.h"
+
 /* Bytes read at a time. */
 #define READ_CHUNK 65536
 /* A listening socket with a full backlog answers EAGAIN to a non-blocking
@@ -75,8 +77,7 @@ int64_t net_deadline_after(double seconds)
     return now + (int64_t)ms;
 }
 
-/* Milliseconds poll() may wait: -1 without a deadline, at most INT_MAX. */
-static int poll_timeout(int64_t deadline)
+int net_poll_timeout(int64_t deadline)
 {
     if (deadline == NET_NO_DEADLINE)
         return -1;
@@ -90,7 +91,7 @@ int net_wait(int fd, short events, int64_t deadline)
 {
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
-        int t = poll_timeout(deadline);
+        int t = net_poll_timeout(deadline);
         int n = poll(&p, 1, t);
         if (n > 0)
             return 1;
@@ -109,24 +110,17 @@ int net_wait(int fd, short events, int64_t deadline)
 int net_connect_unix(const char *path, int64_t deadline, net_error *e)
 {
     struct sockaddr_un sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    size_t n = path != NULL ? strlen(path) : 0;
-    socklen_t len;
-    if (n == 0)
+    socklen_t len = 0;
+    switch (unixaddr_make(path, &sa, &len)) {
+    case UNIXADDR_OK:
+        break;
+    case UNIXADDR_EMPTY:
         return net_fail(e, NET_CONNECT, "cannot connect: the socket path is empty");
-    if (path[0] == '@') {
-        if (n > sizeof sa.sun_path)
+    case UNIXADDR_TOO_LONG:
+        if (path[0] == '@')
             return net_fail(e, NET_CONNECT, "cannot connect to %s: the name is too long", path);
-        memcpy(sa.sun_path + 1, path + 1, n - 1);
-        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
-    } else {
-        if (n >= sizeof sa.sun_path)
-            return net_fail(e, NET_CONNECT, "cannot connect to %s: the path is too long "
-                            "(a unix socket path has at most %zu bytes)", path,
-                            sizeof sa.sun_path - 1);
-        memcpy(sa.sun_path, path, n);
-        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+        return net_fail(e, NET_CONNECT, "cannot connect to %s: the path is too long "
+                        "(a unix socket path has at most %zu bytes)", path, sizeof sa.sun_path - 1);
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -137,7 +131,7 @@ int net_connect_unix(const char *path, int64_t deadline, net_error *e)
         int err = errno;
         if (err == EAGAIN) {
             /* the backlog is full: nothing to wait on but time */
-            int t = poll_timeout(deadline);
+            int t = net_poll_timeout(deadline);
             if (t == 0)
                 break;
             struct timespec ts = {0, (long)(t < 0 || t > CONNECT_RETRY_MS ? CONNECT_RETRY_MS : t) * 1000000L};

@@ -42,6 +42,9 @@ int net_fail(net_error *e, enum net_kind kind, const char *fmt, ...);
 /* Deadlines are CLOCK_MONOTONIC milliseconds; NET_NO_DEADLINE waits for ever. */
 #define NET_NO_DEADLINE INT64_MAX
 int64_t net_now_ms(void);
+/* Milliseconds poll() may wait until deadline: -1 without one, 0 once it
+ * has passed, at most INT_MAX. */
+int net_poll_timeout(int64_t deadline);
 /* now + seconds (seconds > 0; a huge value gives NET_NO_DEADLINE). */
 int64_t net_deadline_after(double seconds);
 

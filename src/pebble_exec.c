@@ -402,13 +402,12 @@ static int loop(struct run *x)
             rc = net_fail(x->e, NET_IO, "exec task %s: no socket left to wait on", x->task);
             break;
         }
-        int64_t now = net_now_ms();
-        if (x->o->deadline != NET_NO_DEADLINE && now >= x->o->deadline) {
+        int wait = net_poll_timeout(x->o->deadline);
+        if (wait == 0) {
             rc = time_out(x);
             break;
         }
-        int64_t left = x->o->deadline == NET_NO_DEADLINE ? -1 : x->o->deadline - now;
-        int got = poll(p, (nfds_t)n, left < 0 ? -1 : left > 60000 ? 60000 : (int)left);
+        int got = poll(p, (nfds_t)n, wait);
         if (got < 0) {
             if (errno == EINTR)
                 continue;

@@ -237,8 +237,7 @@ static int end_frame(ws_decoder *d, struct ws_event *ev)
     }
     if (!d->fin)
         return 0;
-    d->in_message = 0;
-    d->reset_message = 1;
+    d->in_message = 0;   /* the next data frame starts the message anew */
     ev->opcode = d->message_opcode;
     ev->data = (const unsigned char *)(d->message.data != NULL ? d->message.data : "");
     ev->len = d->message.len;
@@ -253,10 +252,6 @@ int ws_decode(ws_decoder *d, const unsigned char *data, size_t len, size_t *used
     *used = 0;
     if (d->failed)
         return refuse(d, err, errlen, "the stream was refused earlier");
-    if (d->reset_message) {
-        d->reset_message = 0;
-        d->message.len = 0;
-    }
     while (i < len) {
         if (d->head_len < head_need(d)) {
             /* gather the head: 2 bytes say how long it is */

@@ -69,7 +69,6 @@ typedef struct ws_decoder {
     int in_message, message_opcode;
     bytebuf message;             /* the data message being assembled */
     unsigned char control[125];
-    int reset_message;           /* the message was handed out: start anew */
     int failed;
 } ws_decoder;
 
