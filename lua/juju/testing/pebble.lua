@@ -602,6 +602,7 @@ local function load_container(name, st, meta, problems)
     if not plan then problem("layers: %s", err) end
   end
   plan = plan or { services = {}, checks = {}, ["log-targets"] = {} }
+  c.plan = plan   -- combined once: plan_of keeps it until the layers change
   -- services
   local CURRENT = { active = true, inactive = true, error = true, backoff = true }
   for sname, s in pairs(st.services or {}) do

@@ -135,23 +135,30 @@ local function read_tree(root)
   return files, dirs
 end
 
-local function make_dirs(path)
+--- Make the directory path (absolute, in the unit's tree) under root,
+-- with its parents; made (a set of paths) skips those already made.
+local function make_dirs(root, path, made)
   local sofar = ""
   for part in path:gmatch("[^/]+") do
     sofar = sofar .. "/" .. part
-    local ok, err = sys.mkdir(sofar, 493)
-    if not ok then error(err, 0) end
+    if not (made and made[sofar]) then
+      local ok, err = sys.mkdir(root .. sofar, 493)
+      if not ok then error(err, 0) end
+      if made then made[sofar] = true end
+    end
   end
 end
 
 --- Fill root with the state's files and directories, and the standard
 -- directories of a machine.
 local function fill_tree(root, files, dirs)
-  for _, d in ipairs(memfs.STANDARD_DIRS) do make_dirs(root .. d) end
-  for _, d in ipairs(dirs or {}) do make_dirs(root .. d) end
+  assert(sys.mkdir(root, 493))
+  local made = {}
+  for _, d in ipairs(memfs.STANDARD_DIRS) do make_dirs(root, d, made) end
+  for _, d in ipairs(dirs or {}) do make_dirs(root, d, made) end
   -- (paths were checked with the state: absolute, no "..")
   for path, content in pairs(files or {}) do
-    make_dirs(root .. (path:match("^(.*)/[^/]*$")))
+    make_dirs(root, path:match("^(.*)/[^/]*$"), made)
     local ok, err = sys.write_file(root .. path, content, { mode = 420, sync = false })
     if not ok then error(err, 0) end
   end
@@ -260,7 +267,7 @@ function M.workload(argv)
   elseif answer then
     code = answer.code or 0
     for path, content in pairs(answer.files or {}) do
-      make_dirs(session.root .. (path:match("^(.*)/[^/]*$")))
+      make_dirs(session.root, path:match("^(.*)/[^/]*$"))
       sys.write_file(session.root .. path, content, { mode = 420, sync = false })
     end
     io.stdout:write(answer.stdout or "")
