@@ -70,11 +70,15 @@ int64_t net_now_ms(void)
 
 int64_t net_deadline_after(double seconds)
 {
-    double ms = ceil(seconds * 1000.0);
-    int64_t now = net_now_ms();
-    if (!(ms < (double)(INT64_MAX / 2)))
+    double ns = ceil(seconds * 1e9);
+    if (!(ns < (double)(INT64_MAX / 4)))
         return NET_NO_DEADLINE;
-    return now + (int64_t)ms;
+    /* rounded up to the millisecond from now in nanoseconds: net_now_ms
+     * truncates, so a deadline from it would fire up to 1 ms early */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return (now_ns + (int64_t)ns + 999999) / 1000000;
 }
 
 int net_poll_timeout(int64_t deadline)

@@ -10,11 +10,13 @@
  * incremental reader is also fed every response split at every byte.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctest.h"
@@ -508,9 +510,39 @@ TEST(reader_leaves_what_follows_a_101)
     http_response_free(&resp);
 }
 
+/* A deadline is never reached early: net_now_ms truncates to the
+ * millisecond, so a deadline made from it could fire up to 1 ms before
+ * the time asked for (a 300 ms connect timeout gave up at 299.7 ms). */
+TEST(a_deadline_waits_at_least_the_time_asked)
+{
+    int p[2];
+    CHECK(pipe(p) == 0);
+    int early = 0;
+    for (int i = 0; i < 60; i++) {
+        double seconds = 0.002;
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        int64_t deadline = net_deadline_after(seconds);
+        /* most of the time goes on other work first, as a request's
+         * connect and handshake do, then the last wait */
+        struct timespec busy = {0, 1200000};
+        nanosleep(&busy, NULL);
+        int r = net_wait(p[0], POLLIN, deadline);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        double took = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+        CHECK_EQ_INT(r, 0);   /* nothing to read: it timed out */
+        if (took < seconds)
+            early++;
+    }
+    CHECK_EQ_INT(early, 0);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void)
 {
     int fds = count_fds();
+    RUN(a_deadline_waits_at_least_the_time_asked);
     RUN(request_and_content_length);
     RUN(chunked_with_extensions_and_trailers);
     RUN(body_until_close);
