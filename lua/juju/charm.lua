@@ -473,12 +473,9 @@ function M.context()
     flush(hook)
     hook.status:_commit()
   end
-  return setmetatable(ctx, { __index = function(t, k)
-    if k == "config" then
-      local config = hook.model.config
-      rawset(t, "config", config)
-      return config
-    end
+  -- config: asked of Juju when first read (the model keeps it)
+  return setmetatable(ctx, { __index = function(_, k)
+    if k == "config" then return hook.model.config end
   end })
 end
 

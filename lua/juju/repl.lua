@@ -50,8 +50,6 @@ function M.pretty(v, opts)
     if t == "number" and math.type(x) == "float" and x == math.floor(x) and x > -2 ^ 53 and x < 2 ^ 53 then
       return ("%.1f"):format(x)
     end
-    local mt = getmetatable(x)
-    if t == "table" and mt and mt.__tostring then return tostring(x) end
     return tostring(x)
   end
   local function render(x, depth, indent)

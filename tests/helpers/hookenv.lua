@@ -48,6 +48,22 @@ local function sh(cmdline)
 end
 M.sh = sh
 
+--- Lua to run inside build/dispatch that defines `probe()`: its own open
+-- fds (juju.sys.listdir of /proc/self/fd, no child: no race with a
+-- child's half-closed pipe) and its children and zombies (through a shell
+-- whose parent, $PPID, is dispatch), as "fds=N zombies=N children=N".
+-- Garbage is collected first: what Lua dropped is closed then.
+M.PROBE = [=[
+local function probe()
+  collectgarbage()
+  local fds = #require("juju.sys").listdir("/proc/self/fd") - 1   -- less listdir's own
+  local p = assert(io.popen("ps --ppid $PPID -o stat= | grep -c '^Z'; ps --ppid $PPID -o pid= | wc -l"))
+  local zombies, children = p:read("n", "n")
+  p:close()
+  return ("fds=%d zombies=%d children=%d"):format(fds, zombies, children)
+end
+]=]
+
 --- Make a fresh temporary directory.
 -- @treturn string its absolute path
 function M.tmpdir()

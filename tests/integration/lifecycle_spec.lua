@@ -12,18 +12,7 @@ local N = 1000
 -- in-process loop then runs fewer calls (build/dispatch still runs N).
 local N_IN_PROCESS = os.getenv("DISPATCH_ASAN_OPTIONS") and N // 4 or N
 
--- Lua run inside build/dispatch: count its own fds (juju.sys.listdir on
--- /proc/self/fd: no child, so no race with a child's half-closed pipe),
--- then its children through a shell whose parent ($PPID) is dispatch.
-local PROBE = [[
-local function probe()
-  local fds = #require("juju.sys").listdir("/proc/self/fd") - 1   -- less listdir's own
-  local p = assert(io.popen("ps --ppid $PPID -o stat= | grep -c '^Z'; ps --ppid $PPID -o pid= | wc -l"))
-  local zombies, children = p:read("n", "n")
-  p:close()
-  return ("fds=%d zombies=%d children=%d"):format(fds, zombies, children)
-end
-]]
+local PROBE = hookenv.PROBE
 
 describe("1,000 calls in one process #integration", function()
   before_each(hookenv.reset)

@@ -532,14 +532,7 @@ describe("juju.pebble in build/dispatch against build/fake-pebble #integration #
   end)
 
   it("200 requests and 50 execs in one process (and failures): the same fds, no child left", function()
-    local out = run [[
-      local function probe()
-        local fds = #sys.listdir("/proc/self/fd") - 1   -- less listdir's own
-        local p = assert(io.popen("ps --ppid $PPID -o stat= | grep -c '^Z'; ps --ppid $PPID -o pid= | wc -l"))
-        local zombies, children = p:read("n", "n")
-        p:close()
-        return ("fds=%d zombies=%d children=%d"):format(fds, zombies, children)
-      end
+    local out = run(hookenv.PROBE .. [[
       local c = pebble.container("web")
       c:system_info()
       out.before = probe()
@@ -577,7 +570,7 @@ describe("juju.pebble in build/dispatch against build/fake-pebble #integration #
       end
       out.failures = failures
       out.after_failures = probe()
-    ]]
+    ]])
     assert.equal(50 + 7, out.failures)
     assert.equal(out.before, out.after_failures)
     assert.matches("zombies=0 children=1$", out.before)  -- the probing shell

@@ -131,16 +131,7 @@ describe("juju.process in build/dispatch #integration #once", function()
   end)
 
   it("200 runs leave no fd and no child behind", function()
-    local r = dispatch([[
-      local function probe()
-        collectgarbage() -- files Lua opened and dropped are closed now, not mid-loop
-        -- count fds from inside (a child listing them races with popen's pipe)
-        local fds = #sys.listdir("/proc/self/fd") - 1
-        local p = assert(io.popen("ps --ppid $PPID -o stat= | grep -c '^Z'; ps --ppid $PPID -o pid= | wc -l"))
-        local zombies, children = p:read("n", "n")
-        p:close()
-        return ("fds=%d zombies=%d children=%d"):format(fds, zombies, children)
-      end
+    local r = dispatch(hookenv.PROBE .. [[
       process.run({"true"})
       local before = probe()
       for i = 1, 200 do
