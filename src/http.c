@@ -68,17 +68,30 @@ int64_t net_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* now + ns, rounded up to the millisecond from the clock in nanoseconds:
+ * net_now_ms truncates, so a deadline made from it would fire up to 1 ms
+ * early */
+static int64_t deadline_after_ns(int64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return (now_ns + ns + 999999) / 1000000;
+}
+
 int64_t net_deadline_after(double seconds)
 {
     double ns = ceil(seconds * 1e9);
     if (!(ns < (double)(INT64_MAX / 4)))
         return NET_NO_DEADLINE;
-    /* rounded up to the millisecond from now in nanoseconds: net_now_ms
-     * truncates, so a deadline from it would fire up to 1 ms early */
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-    return (now_ns + (int64_t)ns + 999999) / 1000000;
+    return deadline_after_ns((int64_t)ns);
+}
+
+int64_t net_deadline_after_ms(int64_t ms)
+{
+    if (ms >= INT64_MAX / 4 / 1000000)
+        return NET_NO_DEADLINE;
+    return deadline_after_ns(ms * 1000000);
 }
 
 int net_poll_timeout(int64_t deadline)

@@ -47,6 +47,8 @@ int64_t net_now_ms(void);
 int net_poll_timeout(int64_t deadline);
 /* now + seconds (seconds > 0; a huge value gives NET_NO_DEADLINE). */
 int64_t net_deadline_after(double seconds);
+/* now + ms (ms >= 0), the same way. */
+int64_t net_deadline_after_ms(int64_t ms);
 
 /*
  * Connect to a unix socket (a path, or "@name" for an abstract one) before

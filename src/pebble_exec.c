@@ -321,9 +321,9 @@ static int time_out(struct run *x)
         /* what was queued first (a pong, say), then the signal */
         if (c->qpos < c->q.len)
             net_send_all(c->ws.fd, c->q.data + c->qpos, c->q.len - c->qpos,
-                         net_now_ms() + SIGNAL_GRACE_MS, "control", &ignored);
+                         net_deadline_after_ms(SIGNAL_GRACE_MS), "control", &ignored);
         if (ws_frame_put_client(&f, WS_TEXT, KILL_JSON, sizeof KILL_JSON - 1) == 0 &&
-            net_send_all(c->ws.fd, f.data, f.len, net_now_ms() + SIGNAL_GRACE_MS, "control",
+            net_send_all(c->ws.fd, f.data, f.len, net_deadline_after_ms(SIGNAL_GRACE_MS), "control",
                          &ignored) == 0)
             x->r->signal_sent = 1;
         bytebuf_free(&f);
@@ -335,7 +335,8 @@ static int time_out(struct run *x)
 static int open_chans(struct run *x)
 {
     const struct pebble_exec_opts *o = x->o;
-    int64_t open_deadline = net_now_ms() + (o->open_ms > 0 ? o->open_ms : PEBBLE_EXEC_OPEN_MS);
+    int64_t open_deadline =
+        net_deadline_after_ms(o->open_ms > 0 ? o->open_ms : PEBBLE_EXEC_OPEN_MS);
     int by_deadline = o->deadline < open_deadline;
     if (by_deadline)
         open_deadline = o->deadline;
