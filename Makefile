@@ -156,7 +156,7 @@ EMBED_LIST := $(EMBED_BYTECODE) $(LUA_MODULE_SRC) | $(LUA_DIR) $(LUA_LIB_SRC) | 
 $(B)/embedded.list: FORCE
 	@mkdir -p $(B)
 	@echo '$(EMBED_LIST)' | cmp -s - $@ 2>/dev/null || echo '$(EMBED_LIST)' > $@
-$(B)/embedded_lua.c: tools/embed.lua $(B)/embedded.list $(LUA_MODULE_SRC) $(LUA_LIB_SRC) \
+$(B)/embedded_lua.c: tools/embed.lua tools/bytecode.lua $(B)/embedded.list $(LUA_MODULE_SRC) $(LUA_LIB_SRC) \
                      $(wildcard $(LYAML_SRC)) | need-build-deps
 	$(LUA) tools/embed.lua $(if $(filter 1,$(EMBED_BYTECODE)),--bytecode) $@ \
 	  $(LUA_MODULE_SRC) -- $(LUA_DIR) $(LUA_LIB_SRC) --package lyaml $(LYAML_DIR) $(LYAML_SRC)

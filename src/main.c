@@ -425,14 +425,53 @@ static const char *simulated_role(const char *argv0)
     return NULL;
 }
 
+/* The Lua state's blocks come from this buffer first (bumpalloc.h): a
+ * hook's start-up fits, and its frees cost nothing. Under ASan every block
+ * is malloc's so that the sanitizer sees each one; DISPATCH_ARENA=0 does
+ * the same at run time (check-valgrind runs so). Untouched, the buffer
+ * costs no memory: it is .bss. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LUA_ARENA_BYTES 0
+#else
+#define LUA_ARENA_BYTES (1024 * 1024)
+#endif
+static alignas(max_align_t) unsigned char lua_arena[LUA_ARENA_BYTES > 0 ? LUA_ARENA_BYTES : 1];
+static struct bumpalloc arena;
+
+static void use_arena(lua_State *L)
+{
+    const char *want = getenv("DISPATCH_ARENA");
+    int off = LUA_ARENA_BYTES == 0 || (want != NULL && strcmp(want, "0") == 0);
+    bumpalloc_init(&arena, off ? NULL : lua_arena, LUA_ARENA_BYTES);
+    /* the blocks luaL_newstate made are malloc's; bumpalloc frees those */
+    lua_setallocf(L, bumpalloc_lua, &arena);
+}
+
+/* The collector, started once the libraries are open. Incremental (a
+ * generational switch costs a full collection at start-up), with its first
+ * step put off until the Lua state has used what is left of the arena:
+ * before that, what it would free is never handed out again (the arena is
+ * a budget, not a heap), so collecting would be work for nothing. A busy
+ * hook then collects as any Lua program does. Lua 5.4's LUA_GCSTEP adds
+ * its argument, in Kbytes, to the collector's debt: a negative one is an
+ * allowance. Without the arena (ASan, DISPATCH_ARENA=0) the collector
+ * starts at once. */
+static void start_collector(lua_State *L)
+{
+    lua_gc(L, LUA_GCRESTART);
+    lua_gc(L, LUA_GCINC, 0, 0, 0);
+    size_t left_kb = (arena.size - arena.used) / 1024;
+    if (left_kb > 0)
+        lua_gc(L, LUA_GCSTEP, -(int)left_kb);
+}
+
 static int pmain(lua_State *L)
 {
     int argc = (int)lua_tointeger(L, 1);
     char **argv = lua_touserdata(L, 2);
     luaL_checkversion(L);
     open_libraries(L);
-    lua_gc(L, LUA_GCRESTART);
-    lua_gc(L, LUA_GCGEN, 0, 0);
+    start_collector(L);
     const char *argv0 = argv[0] ? argv[0] : progname;
     const char *role = simulated_role(argv0);
     int code;
@@ -467,28 +506,6 @@ static void own_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (interrupt_install() != 0)
         l_message("cannot install the signal handlers");
-}
-
-/* The Lua state's blocks come from this buffer first (bumpalloc.h): a
- * hook's start-up fits, and its frees cost nothing. Under ASan every block
- * is malloc's so that the sanitizer sees each one; DISPATCH_ARENA=0 does
- * the same at run time (check-valgrind runs so). Untouched, the buffer
- * costs no memory: it is .bss. */
-#if defined(__SANITIZE_ADDRESS__)
-#define LUA_ARENA_BYTES 0
-#else
-#define LUA_ARENA_BYTES (1024 * 1024)
-#endif
-static alignas(max_align_t) unsigned char lua_arena[LUA_ARENA_BYTES > 0 ? LUA_ARENA_BYTES : 1];
-static struct bumpalloc arena;
-
-static void use_arena(lua_State *L)
-{
-    const char *want = getenv("DISPATCH_ARENA");
-    int off = LUA_ARENA_BYTES == 0 || (want != NULL && strcmp(want, "0") == 0);
-    bumpalloc_init(&arena, off ? NULL : lua_arena, LUA_ARENA_BYTES);
-    /* the blocks luaL_newstate made are malloc's; bumpalloc frees those */
-    lua_setallocf(L, bumpalloc_lua, &arena);
 }
 
 int main(int argc, char **argv)

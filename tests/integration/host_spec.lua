@@ -193,6 +193,26 @@ describe("build/dispatch as an interpreter #integration", function()
     assert.matches("^%d+ 200000 item 3,ite big$", with.stdout)
     assert.equal(with.stdout, without.stdout)
   end)
+
+  -- The collector's first step waits until the arena is used up: past
+  -- it, garbage is collected as usual, so a hook that churns through far
+  -- more than it keeps stays small without ever calling collectgarbage.
+  it("collects a hook's garbage once the arena is used up", function()
+    local code = [[
+      local peak, kept = 0, {}
+      for i = 1, 400000 do
+        local s = ("%d:"):format(i):rep(40)        -- about 300 bytes of garbage
+        if i % 1000 == 0 then kept[#kept + 1] = s end
+        if i % 5000 == 0 then peak = math.max(peak, collectgarbage("count")) end
+      end
+      io.write(#kept, " ", peak < 16 * 1024 and "bounded" or ("peak " .. peak .. " KB"))
+    ]]
+    for _, arena in ipairs({ "1", "0" }) do
+      local r = hookenv.run({ "-e", code }, { env = { DISPATCH_ARENA = arena } })
+      assert.equal(0, r.code, r.stderr)
+      assert.equal("400 bounded", r.stdout, "DISPATCH_ARENA=" .. arena)
+    end
+  end)
 end)
 
 describe("build/dispatch in hook mode #integration", function()

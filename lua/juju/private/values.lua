@@ -16,6 +16,7 @@ local functional = require "lyaml.functional"
 local M = {}
 
 local type, pairs, tostring, select, next = type, pairs, tostring, select, next
+local getmetatable, rawget = getmetatable, rawget
 local math_type, concat, sort, format = math.type, table.concat, table.sort, string.format
 
 --- lyaml's null (`lyaml.null`: YAML's `~`, `null` and an empty value).
@@ -75,14 +76,25 @@ function M.is_list(v)
   return type(v) == "table" and not is_null(v) and (next(v) == nil or is_seq(v))
 end
 
+-- (a table's copy)
+local function copy(v)
+  -- only a table is copied, and of the nulls only lyaml's is one
+  local mt = getmetatable(v)
+  if mt ~= nil and type(mt) == "table" and rawget(mt, "_type") == NULL_TYPE then return v end
+  local out = {}
+  for k, x in pairs(v) do
+    if type(x) == "table" then x = copy(x) end
+    out[k] = x
+  end
+  return out
+end
+
 --- A deep copy; null values stay the same value.
 -- @param v
 -- @return the copy
 function M.copy(v)
-  if type(v) ~= "table" or is_null(v) then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = M.copy(x) end
-  return out
+  if type(v) ~= "table" then return v end
+  return copy(v)
 end
 
 --- A value as messages show it: `"text"`, `the int 7`, `a list`, `null`.
