@@ -28,14 +28,28 @@ struct segment {
     lua_Integer index;
 };
 
+/* Deepest part of a path a message names, then "...": a cycle would
+ * otherwise spell out 500 levels. */
+#define PATH_SHOWN 12
+
 struct encoder {
     bytebuf out;
     const struct json_encode_opts *opts;
     const char *why;                          /* the first problem, static text */
     char detail[64];                          /* e.g. the type name */
     int depth;                                /* of the value that failed */
-    struct segment path[JSON_MAX_DEPTH + 2];
+    /* path[d]: the key or index at depth d of the value that failed,
+     * noted on the way back up from it (so a value that encodes costs
+     * nothing here), as far down as a message shows */
+    struct segment path[PATH_SHOWN + 1];
 };
+
+/* The failed value lies under segment s at depth d. */
+static void note(struct encoder *e, int d, struct segment s)
+{
+    if (d <= PATH_SHOWN)
+        e->path[d] = s;
+}
 
 static int encoder_close(lua_State *L)
 {
@@ -46,7 +60,14 @@ static int encoder_close(lua_State *L)
 
 static void put(lua_State *L, struct encoder *e, const char *s, size_t n)
 {
-    if (bytebuf_append(&e->out, s, n) != 0)
+    bytebuf *b = &e->out;
+    if (b->data != NULL && b->cap - b->len > n) {   /* room, as bytebuf_append would find */
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return;
+    }
+    if (bytebuf_append(b, s, n) != 0)
         luaL_error(L, "not enough memory");
 }
 
@@ -208,12 +229,13 @@ static int encode_array(lua_State *L, struct encoder *e, int idx, lua_Integer n,
     put(L, e, "[", 1);
     for (lua_Integer i = 1; i <= n; i++) {
         separate(L, e, i == 1, depth);
-        e->path[depth + 1] = (struct segment){NULL, 0, i};
         lua_rawgeti(L, idx, i);
         int rc = encode_value(L, e, lua_gettop(L), depth + 1);
         lua_pop(L, 1);
-        if (rc != 0)
+        if (rc != 0) {
+            note(e, depth + 1, (struct segment){NULL, 0, i});
             return rc;
+        }
     }
     if (n > 0)
         separate(L, e, -1, depth);
@@ -224,6 +246,7 @@ static int encode_array(lua_State *L, struct encoder *e, int idx, lua_Integer n,
 struct key {
     const char *s;
     size_t len;
+    lua_Integer slot;   /* where names holds the key as the table has it */
 };
 
 static int key_cmp(const void *a, const void *b)
@@ -237,21 +260,27 @@ static int key_cmp(const void *a, const void *b)
 /* An object of the n keys at idx (all strings, or integers when as_object). */
 static int encode_object(lua_State *L, struct encoder *e, int idx, size_t n, int depth)
 {
-    /* Collect the keys as strings in a GC-owned array, sorted. The integer
-     * keys of a marked object are turned into strings kept in `names`. */
+    /* The keys, sorted as text, in a GC-owned array. `names` holds each
+     * key as the table has it (names[slot]), to look its value up with;
+     * the integer keys of a marked object also as decimal text (at
+     * n + slot), which is what sorts and what is written. */
     struct key *keys = lua_newuserdatauv(L, n * sizeof *keys + 1, 0);
-    lua_createtable(L, 0, 0);
+    lua_createtable(L, (int)n, 0);
     int names = lua_gettop(L);
     size_t k = 0;
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         lua_pop(L, 1);
+        keys[k].slot = (lua_Integer)k + 1;
         lua_pushvalue(L, -1);
-        if (lua_type(L, -1) == LUA_TNUMBER)
-            lua_tostring(L, -1);   /* the integer's decimal text */
-        keys[k].s = lua_tolstring(L, -1, &keys[k].len);
-        lua_pushvalue(L, -1);
-        lua_rawset(L, names);      /* anchor the text */
+        lua_rawseti(L, names, keys[k].slot);
+        if (lua_type(L, -1) == LUA_TNUMBER) {
+            lua_pushvalue(L, -1);
+            keys[k].s = lua_tolstring(L, -1, &keys[k].len);   /* the copy becomes text */
+            lua_rawseti(L, names, (lua_Integer)n + keys[k].slot);
+        } else {
+            keys[k].s = lua_tolstring(L, -1, &keys[k].len);   /* the table anchors it */
+        }
         k++;
     }
     qsort(keys, n, sizeof *keys, key_cmp);
@@ -264,26 +293,23 @@ static int encode_object(lua_State *L, struct encoder *e, int idx, size_t n, int
     put(L, e, "{", 1);
     for (size_t i = 0; i < n; i++) {
         separate(L, e, i == 0, depth);
-        e->path[depth + 1] = (struct segment){keys[i].s, keys[i].len, 0};
+        struct segment here = {keys[i].s, keys[i].len, 0};
         int rc = put_string(L, e, keys[i].s, keys[i].len, depth + 1);
-        if (rc != 0)
+        if (rc != 0) {
+            note(e, depth + 1, here);
             return rc;
+        }
         int sp = e->opts->spaced || e->opts->indent > 0;
         put(L, e, sp ? ": " : ":", sp ? 2 : 1);
         /* the value: look the key up as it is in the table */
-        lua_pushlstring(L, keys[i].s, keys[i].len);
-        if (lua_rawget(L, idx) == LUA_TNIL) {
-            lua_pop(L, 1);
-            lua_Integer ik;
-            lua_pushlstring(L, keys[i].s, keys[i].len);
-            ik = lua_tointeger(L, -1);
-            lua_pop(L, 1);
-            lua_rawgeti(L, idx, ik);
-        }
+        lua_rawgeti(L, names, keys[i].slot);
+        lua_rawget(L, idx);
         rc = encode_value(L, e, lua_gettop(L), depth + 1);
         lua_pop(L, 1);
-        if (rc != 0)
+        if (rc != 0) {
+            note(e, depth + 1, here);
             return rc;
+        }
     }
     if (n > 0)
         separate(L, e, -1, depth);
@@ -396,10 +422,6 @@ static void add_key(luaL_Buffer *b, const char *key, size_t len)
     if (shown == 64 && len > 64)
         luaL_addstring(b, "...");
 }
-
-/* Deepest part of a path a message names, then "...": a cycle would
- * otherwise spell out 500 levels. */
-#define PATH_SHOWN 12
 
 static void push_path(lua_State *L, const struct encoder *e)
 {

@@ -876,6 +876,12 @@ TEST(encode_cycles_and_depth)
     CHECK(contains(r, "error: cannot encode nested too deeply (a cycle?) at 'self.self.self"));
     r = enc("(function() local t = {} t[1] = t return t end)()", 0);
     CHECK(contains(r, "error: cannot encode nested too deeply (a cycle?) at '[1][1][1]"));
+    /* a message names the first 12 levels of the path, then "..." */
+    CHECK_EQ_STR(enc("(function() local t = {f = print} for _ = 1, 11 do t = {a = t} end return t end)()", 0),
+                 "error: cannot encode a value JSON cannot hold: function at 'a.a.a.a.a.a.a.a.a.a.a.f'");
+    CHECK_EQ_STR(enc("(function() local t = {f = print} for _ = 1, 13 do t = {a = {t}} end return t end)()", 0),
+                 "error: cannot encode a value JSON cannot hold: function at "
+                 "'a[1].a[1].a[1].a[1].a[1].a[1]...'");
     r = enc("(function() local t = json.array() t[1] = {x = t} return t end)()", MARKERS);
     CHECK(contains(r, "nested too deeply (a cycle?) at '[1].x[1].x"));
     /* JSON_MAX_DEPTH levels encode; one more does not */
