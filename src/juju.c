@@ -79,13 +79,13 @@ static const char REG_TRACE = 'T';     /* the state's struct trace (userdata) */
 /* C resources of one hook command call, released by one idempotent function. */
 struct call_guard {
     outcome o;
-    char dir[PATH_MAX];   /* private secret directory, "" when none */
+    char *dir;            /* private secret directory (malloc'd), NULL when none */
     int dir_watch;        /* its interrupt.h slot, -1 when none */
 };
 
 static void remove_private_dir(struct call_guard *g)
 {
-    if (g->dir[0] == '\0')
+    if (g->dir == NULL)
         return;
     DIR *d = opendir(g->dir);
     if (d != NULL) {
@@ -98,7 +98,8 @@ static void remove_private_dir(struct call_guard *g)
         closedir(d);
     }
     rmdir(g->dir);
-    g->dir[0] = '\0';
+    free(g->dir);
+    g->dir = NULL;
     interrupt_forget_dir(g->dir_watch);
     g->dir_watch = -1;
 }
@@ -116,6 +117,7 @@ static struct call_guard *push_guard(lua_State *L)
 {
     struct call_guard *g = lua_newuserdatauv(L, sizeof *g, 0);
     memset(g, 0, sizeof *g);
+    g->dir = NULL;
     g->dir_watch = -1;
     luaL_setmetatable(L, GUARD_MT);
     lua_toclose(L, -1);
@@ -591,13 +593,20 @@ static void step_content(lua_State *L, struct call *k, int p)
     const char *tmp = getenv("TMPDIR");
     if (tmp == NULL || tmp[0] != '/')
         tmp = "/tmp";
-    int n = snprintf(g->dir, sizeof g->dir, "%s/dispatch-secret-XXXXXX", tmp);
-    if (n < 0 || (size_t)n >= sizeof g->dir || mkdtemp(g->dir) == NULL) {
-        int e = errno;
-        g->dir[0] = '\0';
+    static const char TEMPLATE[] = "/dispatch-secret-XXXXXX";
+    size_t size = strlen(tmp) + sizeof TEMPLATE;
+    char *dir = size <= PATH_MAX ? malloc(size) : NULL;
+    if (dir != NULL) {
+        memcpy(dir, tmp, size - sizeof TEMPLATE);
+        memcpy(dir + size - sizeof TEMPLATE, TEMPLATE, sizeof TEMPLATE);
+    }
+    if (dir == NULL || mkdtemp(dir) == NULL) {
+        int e = dir == NULL ? (size <= PATH_MAX ? ENOMEM : ENAMETOOLONG) : errno;
+        free(dir);
         luaL_error(L, "%s: cannot create a private directory for secret content: %s",
                    k->c->name, strerror(e));
     }
+    g->dir = dir;   /* the guard removes and frees it from now on */
     g->dir_watch = interrupt_watch_dir(g->dir);
     /* mkdtemp makes it 0700 already; be explicit in case of an odd umask. */
     chmod(g->dir, 0700);

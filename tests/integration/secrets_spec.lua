@@ -132,4 +132,13 @@ describe("secret content #integration", function()
     end
     assert.equal(0, hookenv.ncalls())
   end)
+
+  it("a TMPDIR too long for the private directory is a clear error, and nothing runs", function()
+    local r = hookenv.run({ "-e", "local ok, err = pcall(juju.secret_add, { password = 'v' })\n"
+      .. "io.write(tostring(ok), ' ', tostring(err))" }, { env = { TMPDIR = "/" .. ("a"):rep(5000) } })
+    assert.equal(0, r.code, r.stderr)
+    assert.equal("false secret_add: cannot create a private directory for secret content: File name too long",
+      r.stdout)
+    assert.equal(0, hookenv.ncalls())
+  end)
 end)
