@@ -174,6 +174,34 @@ function M.friendly_stored(out)
   return out
 end
 
+--- The simulator's form of a state from `consistency.prepare` (changed in
+-- place, and returned): `stored` as Juju keeps it (@{raw_stored}, the
+-- deferred events in it), and without what the simulator does not hold
+-- (`files`, `dirs`, `processes`, `containers`: each driver keeps those).
+-- Both drivers (`ctx:run` and `dispatch --simulate`) make the state they
+-- start from, and the one a failed hook leaves, this way.
+-- @tparam table s
+-- @treturn table s
+-- @local
+function M.sim_state(s)
+  s.files, s.dirs, s.processes, s.containers = nil, nil, nil, nil
+  s.stored = M.raw_stored(s)
+  s.deferred, s.juju_state = nil, nil
+  return s
+end
+
+--- The bindings a charm's hooks may name (`network-get`): its endpoints,
+-- its extra bindings and `juju-info`.
+-- @tparam table meta from `juju.testing.metadata`
+-- @treturn table name -> true
+-- @local
+function M.bindings(meta)
+  local out = { ["juju-info"] = true }
+  for name in pairs(meta.endpoints) do out[name] = true end
+  for name in pairs(meta.extra_bindings) do out[name] = true end
+  return out
+end
+
 -- ------------------------------------------------------------ builders
 
 --- A relation for a state, with defaults: remote units `<remote_app>/0`,
@@ -379,19 +407,11 @@ local function run(self, event, state)
   local e = events.from(event)
   local s, ev = consistency.prepare(state or {}, e, { meta = self.metadata, app = self.app, unit = self.unit })
   local env, hook = events.environment(ev, s, self.env_opts)
-  if self.metadata then
-    hook.bindings = {}
-    for name in pairs(self.metadata.endpoints) do hook.bindings[name] = true end
-    for name in pairs(self.metadata.extra_bindings) do hook.bindings[name] = true end
-    hook.bindings["juju-info"] = true
-  end
+  if self.metadata then hook.bindings = M.bindings(self.metadata) end
 
   local files, dirs, processes = s.files, s.dirs, s.processes
   local fake = pebble_fake.new(s.containers, { meta = self.metadata })
-  s.files, s.dirs, s.containers = nil, nil, nil
-  s.stored = M.raw_stored(s)
-  s.deferred, s.juju_state = nil, nil
-  local sim = sim_mod.new(s, hook, { take = true })
+  local sim = sim_mod.new(M.sim_state(s), hook, { take = true })
   local tree = memfs.new(files, dirs)
   local calls = {}
 
@@ -417,10 +437,7 @@ local function run(self, event, state)
     out = sim:finish(true)
   else
     local before = consistency.prepare(state or {}, e, { meta = self.metadata, app = self.app, unit = self.unit })
-    before.files, before.dirs = nil, nil
-    before.stored = M.raw_stored(before)
-    before.deferred, before.juju_state = nil, nil
-    out = sim:finish(false, before)
+    out = sim:finish(false, M.sim_state(before))
   end
   out = M.friendly_stored(out)
   if ok then

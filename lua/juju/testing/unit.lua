@@ -325,9 +325,7 @@ local function run_unpacked(root_dir, meta, opts)
     local env, hook = events.environment(ev, state, {
       unit = unit, charm_dir = root_dir, juju_version = opts.juju_version or "3.6.0",
     })
-    hook.bindings = { ["juju-info"] = true }
-    for name in pairs(meta.endpoints) do hook.bindings[name] = true end
-    for name in pairs(meta.extra_bindings) do hook.bindings[name] = true end
+    hook.bindings = testing.bindings(meta)
 
     session = assert(sys.mkdtemp(scratch_base() .. "/dispatch-sim."))
     local self_exe = opts.self or assert(sys.realpath("/proc/self/exe"))
@@ -343,10 +341,7 @@ local function run_unpacked(root_dir, meta, opts)
     local files_before, dirs_before = state.files or {}, state.dirs
     local processes = state.processes
     local fake = pebble_fake.new(state.containers, { meta = meta })
-    state.files, state.dirs, state.processes, state.containers = nil, nil, nil, nil
-    state.stored = testing.raw_stored(state)
-    state.deferred, state.juju_state = nil, nil
-    local sim = sim_mod.new(state, hook, { take = true })
+    local sim = sim_mod.new(testing.sim_state(state), hook, { take = true })
     write_json(session .. "/session.json", {
       sim = sim:save(), processes = json.array(copy(processes or {})), calls = json.array(), root = root,
       pebble = fake:save(),
@@ -382,10 +377,7 @@ local function run_unpacked(root_dir, meta, opts)
       if #after.dirs == 0 then after.dirs = nil end
     else
       -- before is this run's own copy: the sim may take it over
-      before.files, before.dirs = nil, nil
-      before.stored = testing.raw_stored(before)
-      before.deferred, before.juju_state = nil, nil
-      after = sim:finish(false, before)
+      after = sim:finish(false, testing.sim_state(before))
       after.files, after.dirs = files_before, dirs_before
     end
     after = testing.friendly_stored(after)
