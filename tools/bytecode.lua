@@ -1,14 +1,15 @@
 --- Lua 5.4 bytecode, as `string.dump` writes it: the names of local
--- variables and upvalues taken out, everything else kept.
+-- variables taken out, everything else kept.
 --
 -- Loading a chunk interns every string in it; the framework's names of
--- locals and upvalues are about a third of what `dispatch` spends loading
--- its modules in a hook. Without them a chunk keeps its source name and
--- its line information, so errors and tracebacks still say
--- `lua/juju/charm.lua:412:`, and functions reachable from `package.loaded`
--- keep their names in tracebacks; what goes is `(local 'x')` in error
--- messages, `in local 'f'` in tracebacks (it reads `in function
--- <file:line>`) and the names `debug.getlocal` gives.
+-- locals (each with its scope) are a large part of what `dispatch` spends
+-- loading its modules in a hook. Without them a chunk keeps its source
+-- name, its line information and its upvalue names, so errors and
+-- tracebacks still say `lua/juju/charm.lua:412:`, name upvalues, globals
+-- and fields, and name functions reachable from `package.loaded`; what
+-- goes is `(local 'x')` in error messages, `in local 'f'` in tracebacks
+-- (it reads `in function <file:line>`) and the names `debug.getlocal`
+-- gives.
 --
 -- The format is ldump.c's: a header, then each function as its source,
 -- lines, parameters, code, constants, upvalues, nested functions and
@@ -26,16 +27,16 @@ local LUAC_DATA = "\x19\x93\r\n\x1a\n"
 local NIL, FALSE, TRUE = 0x00, 0x01, 0x11
 local INT, FLOAT = 0x03, 0x13
 local SHORT_STRING, LONG_STRING = 0x04, 0x14
-local NO_NAMES = "\x80\x80" -- no local variables, no upvalue names
+local NO_LOCALS = "\x80" -- no local variables
 
---- The chunk s without the names of its local variables and upvalues.
+--- The chunk s without the names of its local variables.
 -- Raises on anything that is not Lua 5.4 bytecode, naming the byte.
 -- @tparam string s what `string.dump(f)` returned
 -- @treturn string bytecode that `load` takes, shorter and faster to load
 -- @usage
--- local small = bytecode.drop_names(string.dump(assert(loadfile("x.lua"))))
+-- local small = bytecode.drop_locals(string.dump(assert(loadfile("x.lua"))))
 -- assert(load(small, "@x.lua", "b"))
-function M.drop_names(s)
+function M.drop_locals(s)
   local pos, mark = 1, 1 -- the next byte; the first not yet copied out
   local out = {}
   local function fail(what)
@@ -93,12 +94,13 @@ function M.drop_names(s)
     for _ = 1, size() do size(); size() end -- absolute line info: pc, line
     out[#out + 1] = s:sub(mark, pos - 1)
     for _ = 1, size() do skip_string(); size(); size() end -- local variables
-    for _ = 1, size() do skip_string() end                  -- upvalue names
-    out[#out + 1] = NO_NAMES
+    out[#out + 1] = NO_LOCALS
     mark = pos
+    for _ = 1, size() do skip_string() end                  -- upvalue names, kept
   end
   func()
   if pos <= #s then fail("trailing data") end
+  out[#out + 1] = s:sub(mark)
   return table.concat(out)
 end
 

@@ -21,7 +21,7 @@
 --
 -- With --bytecode the arrays hold the compiled chunks (string.dump, with
 -- the line information kept, so errors and tracebacks still name file and
--- line, and the names of locals and upvalues dropped: tools/bytecode.lua):
+-- line, and the names of locals dropped: tools/bytecode.lua):
 -- loading them is several times faster than parsing. Bytecode is only good
 -- for the Lua that wrote it, so the build must link the same Lua 5.4 as
 -- the lua5.4 running this, on a machine of the same byte order and sizes
@@ -32,7 +32,7 @@ local USAGE = "usage: embed.lua [--bytecode] OUT.c MODULE.lua... -- ROOT LIB.lua
   .. "[--package NAME DIR PKG.lua...]...\n"
 
 package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
-local drop_names = require("bytecode").drop_names
+local drop_locals = require("bytecode").drop_locals
 
 local bytecode = arg[1] == "--bytecode"
 if bytecode then table.remove(arg, 1) end
@@ -53,7 +53,7 @@ local function read(path)
   f:close()
   local chunk, err = load(src, "@" .. path)
   if not chunk then fail("%s", err) end
-  if bytecode then return drop_names(string.dump(chunk, false)) end
+  if bytecode then return drop_locals(string.dump(chunk, false)) end
   return src
 end
 

@@ -10,8 +10,11 @@
 -- * a root: absolute paths are taken under a root directory when one is
 --   set (@{set_root}, or `DISPATCH_FILE_ROOT` in the hook's environment),
 --   so a simulated unit sees the charm write `/etc/app/app.conf` into its
---   own temporary tree. Under a root, owner and group are checked but not
---   applied (the tree belongs to whoever runs the simulation).
+--   own temporary tree. Under a root, owner and group are not applied
+--   (the tree belongs to whoever runs the simulation), and their names
+--   are checked against the tree's own `/etc/passwd` and `/etc/group`
+--   when it has them: the tree stands for another machine, whose users
+--   the host's files say nothing about.
 -- * a backend: @{set_backend} hands every read, write, `exists`,
 --   `make_dirs` and `remove` to a table of functions, such as
 --   `juju.testing`'s in-memory tree.
@@ -77,6 +80,21 @@ local function resolve(value, lookup)
   local id, err = lookup(value)
   if not id then raise("file.write: " .. err) end
   return id
+end
+
+--- Under a root: a name is checked against the tree's own database (db,
+-- an absolute path on the simulated machine) when the tree has one.
+local function in_root_db(value, lookup, db)
+  if value == nil or math_type(value) == "integer" then return end
+  local real = M.path(db)
+  if not sys.exists(real) then return end
+  local id, err = lookup(value, real)
+  if not id then
+    -- named as the charm knows it: /etc/passwd, the root's
+    local i, j = err:find(real, 1, true)
+    if i then err = err:sub(1, i - 1) .. db .. err:sub(j + 1) end
+    raise("file.write: " .. err .. " (the file root's)")
+  end
 end
 
 local root_override
@@ -221,11 +239,16 @@ function M.write(path, content, opts)
     -- under a root (a simulated unit) the tree is not the machine's: the
     -- names are checked, the ids not applied
     local rooted = real ~= path
-    local uid = wopts.owner ~= nil and resolve(wopts.owner, users.uid) or nil
-    local gid = wopts.group ~= nil and resolve(wopts.group, users.gid) or nil
-    -- (nor is it synced: a simulated machine's files need no durability)
-    ok, err = sys.write_file(real, content, { mode = wopts.mode, uid = not rooted and uid or nil,
-                                              gid = not rooted and gid or nil, sync = not rooted })
+    local uid, gid
+    if rooted then
+      in_root_db(wopts.owner, users.uid, "/etc/passwd")
+      in_root_db(wopts.group, users.gid, "/etc/group")
+    else
+      uid = wopts.owner ~= nil and resolve(wopts.owner, users.uid) or nil
+      gid = wopts.group ~= nil and resolve(wopts.group, users.gid) or nil
+    end
+    -- (nor is a rooted file synced: a simulated machine's files need no durability)
+    ok, err = sys.write_file(real, content, { mode = wopts.mode, uid = uid, gid = gid, sync = not rooted })
   end
   if not ok then error(err, 2) end
 end

@@ -46,24 +46,26 @@ end
 
 --- The numeric id of a user.
 -- @tparam string name
+-- @tparam[opt] string db the passwd file to read (default @{passwd_file})
 -- @treturn[1] int the uid
 -- @treturn[2] nil when there is no such user (or the file cannot be read)
 -- @treturn[2] string why, naming the file: `no user 'pg' in /etc/passwd`
 -- @raise when `name` is not a non-empty string
 -- @usage local uid = assert(users.uid("www-data"))   -- 33
-function M.uid(name)
-  return lookup(M.passwd_file, name, "user")
+function M.uid(name, db)
+  return lookup(db or M.passwd_file, name, "user")
 end
 
 --- The numeric id of a group.
 -- @tparam string name
+-- @tparam[opt] string db the group file to read (default @{group_file})
 -- @treturn[1] int the gid
 -- @treturn[2] nil when there is no such group (or the file cannot be read)
 -- @treturn[2] string why, naming the file: `no group 'pg' in /etc/group`
 -- @raise when `name` is not a non-empty string
 -- @usage local gid = assert(users.gid("adm"))   -- 4
-function M.gid(name)
-  return lookup(M.group_file, name, "group")
+function M.gid(name, db)
+  return lookup(db or M.group_file, name, "group")
 end
 
 return M

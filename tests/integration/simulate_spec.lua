@@ -160,6 +160,32 @@ describe("dispatch --simulate #integration #once", function()
     assert.same({ "/srv/data" }, s.dirs)
   end)
 
+  -- The simulated unit is another machine: a charm's file owners are
+  -- checked against its /etc/passwd (the state's), never the host's.
+  it("file owners are the simulated machine's: unknown to the host is fine, unknown to its passwd fails",
+    function()
+      local charm = tmp .. "/owner-charm"
+      hookenv.sh("mkdir -p " .. quote(charm .. "/src"))
+      hookenv.write_file(charm .. "/charmcraft.yaml", "name: owner-charm\ntype: charm\nsummary: s\n"
+        .. "description: d\nbases: [{name: ubuntu, channel: '22.04'}]\n")
+      hookenv.write_file(charm .. "/src/charm.lua", [[
+local c = require("juju.charm").new()
+c:on("install", function()
+  require("juju.file").write("/srv/app.conf", "x\n", { owner = "app-user-not-on-host", mode = "0600" })
+end)
+return c
+]])
+      write_state({})
+      local r = sim { charm, "install" }
+      assert.equal(0, r.code, r.stdout .. r.stderr)
+      assert.equal("x\n", read_state().files["/srv/app.conf"])
+      write_state({ files = { ["/etc/passwd"] = "root:x:0:0:root:/root:/bin/bash\n" } })
+      r = sim { charm, "install" }
+      assert.equal(1, r.code)
+      assert.matches("file.write: no user 'app-user-not-on-host' in /etc/passwd (the file root's)", r.stdout, 1, true)
+      assert.is_nil(read_state().files["/srv/app.conf"])
+    end)
+
   it("a path that goes up with '..' is refused before anything is written, exit 2", function()
     for _, st in ipairs {
       { dirs = { "/../../../escaped" } },

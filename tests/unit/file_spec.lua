@@ -205,6 +205,26 @@ describe("juju.file's root, make_dirs and remove #unit", function()
     assert.is_false(file.exists("/etc/passwd"))   -- the host's is not under the root
   end)
 
+  -- The tree stands for another machine: the host's users say nothing
+  -- about it, the tree's own files do when it has them.
+  it("under a root, checks owner and group names against the tree's own files", function()
+    file.set_root(tmp)
+    file.make_dirs("/srv")
+    -- no /etc/passwd in the tree: any name goes (the host has no such user)
+    file.write("/srv/a", "a", { owner = "no-such-user-on-the-host", group = "nor-such-group" })
+    assert.equal("a", hookenv.read_file(tmp .. "/srv/a"))
+    file.make_dirs("/etc")
+    file.write("/etc/passwd", PASSWD)
+    file.write("/etc/group", GROUP)
+    file.write("/srv/b", "b", { owner = "postgres", group = "ssl-cert" })
+    assert.equal("b", hookenv.read_file(tmp .. "/srv/b"))
+    caller_error(function() file.write("/srv/c", "c", { owner = "root", group = "www-data" }) end,
+      "file.write: no group 'www-data' in /etc/group (the file root's)")
+    caller_error(function() file.write("/srv/c", "c", { owner = "no-such-user-on-the-host" }) end,
+      "file.write: no user 'no-such-user-on-the-host' in /etc/passwd (the file root's)")
+    assert.is_nil(hookenv.read_file(tmp .. "/srv/c"))
+  end)
+
   it("the root can come from DISPATCH_FILE_ROOT, read through the env seam", function()
     juju.set_env { DISPATCH_FILE_ROOT = tmp .. "/" }
     assert.equal(tmp .. "/srv/x", file.path("/srv/x"))
