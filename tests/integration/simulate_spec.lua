@@ -183,6 +183,9 @@ return c
       r = sim { charm, "install" }
       assert.equal(1, r.code)
       assert.matches("file.write: no user 'app-user-not-on-host' in /etc/passwd (the file root's)", r.stdout, 1, true)
+      -- the traceback through the embedded framework names its frames
+      assert.matches("lua/juju/file.lua:%d+: in function 'juju.file.write'", r.stdout)
+      assert.is_nil(r.stdout:find("'?'", 1, true), r.stdout)
       assert.is_nil(read_state().files["/srv/app.conf"])
     end)
 
