@@ -266,11 +266,19 @@ local function check_simple(problems, state, meta)
   if state.trusted ~= nil and type(state.trusted) ~= "boolean" then
     problems[#problems + 1] = "trusted is not a boolean"
   end
-  for k, v in pairs(state.stored or {}) do
-    local ok = pcall(json.encode, v)
-    if type(k) ~= "string" or not ok then
-      problems[#problems + 1] = ("stored[%s] cannot be kept (a string key and a JSON value expected)"):format(
-        tostring(k))
+  -- string keys and values JSON can hold: when one encoding of the whole
+  -- says so, each value need not be tried (to name the ones at fault)
+  local stored = state.stored   -- a table or nil (checked above)
+  local all_strings = true
+  for k in pairs(stored or {}) do
+    if type(k) ~= "string" then all_strings = false end
+  end
+  if stored ~= nil and not (all_strings and pcall(json.encode, stored)) then
+    for k, v in pairs(stored) do
+      if type(k) ~= "string" or not pcall(json.encode, v) then
+        problems[#problems + 1] = ("stored[%s] cannot be kept (a string key and a JSON value expected)"):format(
+          tostring(k))
+      end
     end
   end
   for i, d in ipairs(state.deferred or {}) do
