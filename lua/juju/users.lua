@@ -27,20 +27,23 @@ local function lookup(path, name, what)
       what == "user" and "uid" or "gid", what, type(name) == "string" and "an empty string" or type(name)), 3)
   end
   local f, err = io_open(path, "r")
-  if not f then return nil, ("cannot look up %s '%s': %s"):format(what, name, tostring(err)) end
+  local text
+  if f then
+    -- read whole (a few KB): a directory opens, and fails only here
+    text, err = f:read("a")
+    f:close()
+    if not text then err = path .. ": " .. tostring(err) end
+  end
+  if not text then return nil, ("cannot look up %s '%s': %s"):format(what, name, tostring(err)) end
   local prefix = name .. ":"
-  for line in f:lines() do
+  for line in text:gmatch("[^\n]+") do
     -- '#' starts a comment, as for the C library's own reader
     if line:sub(1, #prefix) == prefix and line:sub(1, 1) ~= "#" then
-      local text = line:match("^[^:]*:[^:]*:(%d+):")
-      local id = text and math.tointeger(tonumber(text))
-      if id then
-        f:close()
-        return id
-      end
+      local digits = line:match("^[^:]*:[^:]*:(%d+):")
+      local id = digits and math.tointeger(tonumber(digits))
+      if id then return id end
     end
   end
-  f:close()
   return nil, ("no %s '%s' in %s"):format(what, name, path)
 end
 

@@ -223,6 +223,11 @@ describe("juju.file's root, make_dirs and remove #unit", function()
     caller_error(function() file.write("/srv/c", "c", { owner = "no-such-user-on-the-host" }) end,
       "file.write: no user 'no-such-user-on-the-host' in /etc/passwd (the file root's)")
     assert.is_nil(hookenv.read_file(tmp .. "/srv/c"))
+    -- a passwd that cannot be read says so, named as the charm knows it
+    file.remove("/etc/passwd")
+    file.make_dirs("/etc/passwd")
+    caller_error(function() file.write("/srv/c", "c", { owner = "root" }) end,
+      "file.write: cannot look up user 'root': /etc/passwd: Is a directory (the file root's)")
   end)
 
   it("the root can come from DISPATCH_FILE_ROOT, read through the env seam", function()
@@ -310,6 +315,15 @@ describe("juju.users #unit", function()
   after_each(function()
     hookenv.rmtree(dir)
     users.passwd_file, users.group_file = "/etc/passwd", "/etc/group"
+  end)
+
+  it("a database that cannot be read is an error naming it, not a raised one", function()
+    local id, err = users.uid("root", dir)   -- a directory
+    assert.is_nil(id)
+    assert.equal("cannot look up user 'root': " .. dir .. ": Is a directory", err)
+    id, err = users.gid("adm", dir .. "/none")
+    assert.is_nil(id)
+    assert.equal("cannot look up group 'adm': " .. dir .. "/none: No such file or directory", err)
   end)
 
   it("reads ids by exact name; the first entry wins", function()
