@@ -35,6 +35,7 @@ struct segment {
 struct encoder {
     bytebuf out;
     const struct json_encode_opts *opts;
+    int self;                                 /* the encoder's stack index */
     const char *why;                          /* the first problem, static text */
     char detail[64];                          /* e.g. the type name */
     int depth;                                /* of the value that failed */
@@ -44,11 +45,26 @@ struct encoder {
     struct segment path[PATH_SHOWN + 1];
 };
 
-/* The failed value lies under segment s at depth d. */
-static void note(struct encoder *e, int d, struct segment s)
+/* The failed value lies under segment s at depth d. A key's text is
+ * copied into a table the encoder holds (its user value): the tables
+ * that held it are let go as the failure unwinds. */
+static void note(lua_State *L, struct encoder *e, int d, struct segment s)
 {
-    if (d <= PATH_SHOWN)
-        e->path[d] = s;
+    if (d > PATH_SHOWN)
+        return;
+    if (s.key != NULL) {
+        if (lua_getiuservalue(L, e->self, 1) != LUA_TTABLE) {
+            lua_pop(L, 1);
+            lua_createtable(L, PATH_SHOWN, 0);
+            lua_pushvalue(L, -1);
+            lua_setiuservalue(L, e->self, 1);
+        }
+        lua_pushlstring(L, s.key, s.klen);
+        s.key = lua_tostring(L, -1);
+        lua_rawseti(L, -2, d);
+        lua_pop(L, 1);
+    }
+    e->path[d] = s;
 }
 
 static int encoder_close(lua_State *L)
@@ -233,7 +249,7 @@ static int encode_array(lua_State *L, struct encoder *e, int idx, lua_Integer n,
         int rc = encode_value(L, e, lua_gettop(L), depth + 1);
         lua_pop(L, 1);
         if (rc != 0) {
-            note(e, depth + 1, (struct segment){NULL, 0, i});
+            note(L, e, depth + 1, (struct segment){NULL, 0, i});
             return rc;
         }
     }
@@ -260,6 +276,7 @@ static int key_cmp(const void *a, const void *b)
 /* An object of the n keys at idx (all strings, or integers when as_object). */
 static int encode_object(lua_State *L, struct encoder *e, int idx, size_t n, int depth)
 {
+    int top = lua_gettop(L);   /* left as it was, failing or not */
     /* The keys, sorted as text, in a GC-owned array. `names` holds each
      * key as the table has it (names[slot]), to look its value up with;
      * the integer keys of a marked object also as decimal text (at
@@ -279,16 +296,18 @@ static int encode_object(lua_State *L, struct encoder *e, int idx, size_t n, int
             keys[k].s = lua_tolstring(L, -1, &keys[k].len);   /* the copy becomes text */
             lua_rawseti(L, names, (lua_Integer)n + keys[k].slot);
         } else {
-            keys[k].s = lua_tolstring(L, -1, &keys[k].len);   /* the table anchors it */
+            keys[k].s = lua_tolstring(L, -1, &keys[k].len);   /* idx and names anchor it */
         }
         k++;
     }
     qsort(keys, n, sizeof *keys, key_cmp);
     /* a marked object's integer key 1 and string key "1" would both be "1" */
     for (size_t i = 1; i < n; i++)
-        if (key_cmp(&keys[i - 1], &keys[i]) == 0)
-            return problem(e, depth, "an object with a key both as integer and as string:",
-                           keys[i].s);
+        if (key_cmp(&keys[i - 1], &keys[i]) == 0) {
+            problem(e, depth, "an object with a key both as integer and as string:", keys[i].s);
+            lua_settop(L, top);
+            return -1;
+        }
 
     put(L, e, "{", 1);
     for (size_t i = 0; i < n; i++) {
@@ -296,7 +315,8 @@ static int encode_object(lua_State *L, struct encoder *e, int idx, size_t n, int
         struct segment here = {keys[i].s, keys[i].len, 0};
         int rc = put_string(L, e, keys[i].s, keys[i].len, depth + 1);
         if (rc != 0) {
-            note(e, depth + 1, here);
+            note(L, e, depth + 1, here);
+            lua_settop(L, top);
             return rc;
         }
         int sp = e->opts->spaced || e->opts->indent > 0;
@@ -307,14 +327,15 @@ static int encode_object(lua_State *L, struct encoder *e, int idx, size_t n, int
         rc = encode_value(L, e, lua_gettop(L), depth + 1);
         lua_pop(L, 1);
         if (rc != 0) {
-            note(e, depth + 1, here);
+            note(L, e, depth + 1, here);
+            lua_settop(L, top);
             return rc;
         }
     }
     if (n > 0)
         separate(L, e, -1, depth);
     put(L, e, "}", 1);
-    lua_pop(L, 2);   /* keys, names */
+    lua_settop(L, top);   /* keys, names */
     return 0;
 }
 
@@ -448,9 +469,10 @@ static void push_path(lua_State *L, const struct encoder *e)
 void json_encode(lua_State *L, int idx, const struct json_encode_opts *opts)
 {
     idx = lua_absindex(L, idx);
-    struct encoder *e = lua_newuserdatauv(L, sizeof *e, 0);
+    struct encoder *e = lua_newuserdatauv(L, sizeof *e, 1);
     memset(&e->out, 0, sizeof e->out);
     e->opts = opts;
+    e->self = lua_gettop(L);
     e->why = NULL;
     closer_push_metatable(L, ENCODER_MT, encoder_close);
     lua_setmetatable(L, -2);

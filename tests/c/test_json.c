@@ -870,6 +870,24 @@ TEST(encode_refuses_bad_tables)
                    "error: cannot encode an object with a key both as integer and as string: 1"));
 }
 
+/* The path of a bad value under a marked object's integer keys names
+ * their text, made for the encoding: it must outlive the tables that held
+ * it while the failure unwinds and the message is made. A collector that
+ * runs a whole cycle at every step frees anything left unanchored (ASan
+ * then reports the read; without it the text comes out wrong). */
+TEST(encode_failure_path_outlives_its_tables)
+{
+    lua_gc(S, LUA_GCINC, 1, 1000, 63);
+    lua_gc(S, LUA_GCCOLLECT);
+    CHECK_EQ_STR(enc("{json.object{[98765432101] = print}}", MARKERS),
+                 "error: cannot encode a value JSON cannot hold: function at '[1].98765432101'");
+    CHECK_EQ_STR(enc("{a = json.object{[7] = {json.object{[123456789012] = {f = print}}}}}", MARKERS),
+                 "error: cannot encode a value JSON cannot hold: function at "
+                 "'a.7[1].123456789012.f'");
+    CHECK_EQ_STR(enc("{a = {b = 'ok', c = 'x\\xff'}}", 0), "error: cannot encode invalid UTF-8 at 'a.c'");
+    lua_gc(S, LUA_GCINC, 200, 100, 13);
+}
+
 TEST(encode_cycles_and_depth)
 {
     const char *r = enc("(function() local t = {} t.self = t return t end)()", 0);
@@ -996,7 +1014,7 @@ int main(void)
         T(decode_through_the_module), T(shortest_floats), T(random_floats_round_trip),
         T(encode_integers), T(encode_refuses_inf_and_nan), T(encode_refuses_invalid_utf8),
         T(encode_escapes), T(encode_sorted_keys), T(encode_tables), T(encode_refuses_bad_tables),
-        T(encode_cycles_and_depth), T(round_trips),
+        T(encode_failure_path_outlives_its_tables), T(encode_cycles_and_depth), T(round_trips),
 #undef T
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
