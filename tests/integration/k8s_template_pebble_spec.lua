@@ -193,7 +193,10 @@ describe("the Kubernetes template against build/fake-pebble #integration", funct
     local mark = fake:log_mark()
     local r, argvs = dispatch("hooks/update-status")
     assert.equal(0, r.code, r.stderr)
-    for _, e in ipairs(fake:log(mark)) do assert.equal("GET", e.method, cjson.encode(e)) end
+    -- (an exec's end of stdin, from ready(), may be logged late: a frame, not a request)
+    for _, e in ipairs(fake:log(mark)) do
+      if e.method ~= "WS" then assert.equal("GET", e.method, cjson.encode(e)) end
+    end
     assert.equal("active: serving on port 8080", status_set(argvs))
   end)
 

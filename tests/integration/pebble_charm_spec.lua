@@ -90,11 +90,17 @@ describe("a Kubernetes charm's hooks against build/fake-pebble #integration", fu
     return out
   end
 
-  --- The requests since a mark, with change and task ids as N.
+  --- The requests since a mark, with change and task ids as N. Without
+  -- the end of an exec's stdin: a frame on the stdio websocket, logged by
+  -- the server's reader of that socket in any order with the requests on
+  -- other connections, or late, or not at all when the command's end
+  -- closes the socket first (these commands read no stdin;
+  -- pebble_real_spec checks the end marker with cat and tee).
   local function requests(mark)
     local out = {}
     for _, line in ipairs(fake:requests(mark)) do
-      out[#out + 1] = (line:gsub("/changes/%d+", "/changes/N"):gsub("/tasks/%d+", "/tasks/N"))
+      line = line:gsub("/changes/%d+", "/changes/N"):gsub("/tasks/%d+", "/tasks/N")
+      if line ~= "WS /v1/tasks/N/websocket/stdio text" then out[#out + 1] = line end
     end
     return out
   end
@@ -106,17 +112,6 @@ describe("a Kubernetes charm's hooks against build/fake-pebble #integration", fu
     assert.equal("", r.stderr)
     assert.equal(0, r.code)
     assert.same({ "state-get --format=json", "config-get --format=json", ACTIVE }, cmds)
-    -- the end of stdin, a frame on the stdio websocket, is logged by the
-    -- server's reader of that socket: after the socket opened, but in any
-    -- order with the requests on the other connections
-    local log = requests()
-    local stdio, eof
-    for i, line in ipairs(log) do
-      if line == "GET /v1/tasks/N/websocket/stdio" then stdio = i end
-      if line == "WS /v1/tasks/N/websocket/stdio text" then eof = i end
-    end
-    assert.truthy(stdio and eof and eof > stdio, table.concat(log, "\n"))
-    table.remove(log, eof)
     assert.same({
       "GET /v1/system-info",                                      -- can_connect
       "GET /v1/files?action=read&path=/etc/nginx/conf.d/site.conf",  -- not there yet
@@ -126,7 +121,7 @@ describe("a Kubernetes charm's hooks against build/fake-pebble #integration", fu
       "POST /v1/layers",
       "POST /v1/services", "GET /v1/changes/N/wait?timeout=4.000s",  -- replan
       "GET /v1/system-info", "GET /v1/services?names=nginx",         -- the status
-    }, log)
+    }, requests())
     -- what the container ends with
     assert.equal("server { listen 8080; root /srv/www; }\n", hookenv.read_file(fake:host_path(CONF)))
     local p = assert(io.popen("stat -c %a " .. quote(fake:host_path(CONF))))
