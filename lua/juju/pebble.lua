@@ -317,7 +317,9 @@ end
 
 --- A Go duration for a number of seconds, as ops writes it ("4.000s").
 local function duration(seconds)
-  return ("%.3fs"):format(seconds)
+  -- rounded up to the millisecond: never "0.000s" for a time left, which
+  -- Pebble reads as no timeout at all (a wait with it waits for ever)
+  return ("%.3fs"):format(math.ceil(seconds * 1000 - 1e-6) / 1000)
 end
 
 --- Epoch seconds for Pebble's RFC 3339 text (nil for none, or text that

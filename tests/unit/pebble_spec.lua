@@ -321,6 +321,15 @@ describe("juju.pebble services and changes #unit", function()
       .. '- Start service "web" (cannot start service: exited quickly with code 1)', tostring(err))
   end)
 
+  it("the last slice of a wait is rounded up to the millisecond, never 0.000s (Pebble: no timeout)", function()
+    local gateway = '{"type":"error","status-code":504,"status":"Gateway Timeout","result":{"message":"timed out"}}'
+    reply(504, JSON, gateway)
+    reply(504, JSON, gateway)
+    local err = raised(function() c:wait_change("5", { timeout = 4.0004 }) end)
+    assert.same({ "GET /v1/changes/5/wait?timeout=4.000s", "GET /v1/changes/5/wait?timeout=0.001s" }, lines())
+    assert.equal(pebble.TimeoutError, getmetatable(err))
+  end)
+
   it("504 means not yet: the wait goes on in slices until the deadline, then a TimeoutError", function()
     async("9")
     reply(504, JSON, '{"type":"error","status-code":504,"status":"Gateway Timeout","result":{"message":"timed out"}}')
