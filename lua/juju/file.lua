@@ -88,19 +88,9 @@ local function in_root_db(value, lookup, db)
   if value == nil or math_type(value) == "integer" then return end
   local real = M.path(db)
   if not sys.exists(real) then return end
-  local id, err = lookup(value, real)
-  if not id then
-    -- named as the charm knows it: /etc/passwd, the root's (the last
-    -- mention is the file's: the name comes before it)
-    local i, j
-    local at = err:find(real, 1, true)
-    while at do
-      i, j = at, at + #real - 1
-      at = err:find(real, at + 1, true)
-    end
-    if i then err = err:sub(1, i - 1) .. db .. err:sub(j + 1) end
-    raise("file.write: " .. err .. " (the file root's)")
-  end
+  -- named as the charm knows it: /etc/passwd, the root's
+  local id, err = lookup(value, real, db)
+  if not id then raise("file.write: " .. err .. " (the file root's)") end
 end
 
 local root_override
