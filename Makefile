@@ -114,9 +114,9 @@ need-build-deps:
 # C that talks to Lua; everything else in src/ is pure C (no lua.h) with its
 # own unit tests in tests/c.
 LUA_C    := src/main.c src/charmload.c src/juju.c src/json_decode.c src/json_encode.c src/json.c src/embedded.c src/sys.c src/closer.c src/luaargs.c \
-            src/pebble_io.c
+            src/pebble_io.c src/lazymod.c
 PURE_C   := $(filter-out $(LUA_C),$(wildcard src/*.c))
-HOST_C   := src/main.c src/charmload.c
+HOST_C   := src/main.c src/charmload.c src/lazymod.c
 MODULE_C := $(filter-out $(HOST_C),$(LUA_C))
 
 obj = $(patsubst src/%.c,$(1)/%.o,$(2))

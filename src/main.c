@@ -38,14 +38,19 @@
 
 #include "bumpalloc.h"
 #include "charmload.h"
+#include "embedded.h"
 #include "hookcmds.h"
 #include "interrupt.h"
+#include "lazymod.h"
+#include "pebble_io.h"
+#include "sys.h"
 
 #ifndef DISPATCH_VERSION
 #define DISPATCH_VERSION "0.0.0"
 #endif
 
 int luaopen_juju(lua_State *L);
+int luaopen_juju_json(lua_State *L);
 int luaopen_cjson(lua_State *L);
 int luaopen_cjson_safe(lua_State *L);
 int luaopen_yaml(lua_State *L);   /* Debian's lua-yaml (lyaml's C part), with libyaml */
@@ -122,8 +127,7 @@ static int report(lua_State *L, int status)
 static void log_to_juju(lua_State *L)
 {
     int top = lua_gettop(L);
-    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    lua_getfield(L, -1, "juju");
+    luaL_requiref(L, "juju", luaopen_juju, 0);   /* a charm that failed to load never opened it */
     lua_getfield(L, -1, "juju_log");
     lua_pushvalue(L, top);
     lua_createtable(L, 0, 1);
@@ -155,13 +159,15 @@ static void log_to_juju(lua_State *L)
 static void open_libraries(lua_State *L)
 {
     /* The C modules are linked in, found through package.preload (so a
-     * `package.loaded.juju = nil; require "juju"` finds juju again); only
-     * juju is loaded now: it installs the framework's loaders (and lyaml's
-     * Lua, whose `require "yaml"` finds the C part here). */
+     * `package.loaded.juju = nil; require "juju"` finds juju again), each
+     * opened by its first require: `dispatch -e ''` opens none of them. */
     static const luaL_Reg builtin[] = {
         {"cjson", luaopen_cjson},
         {"cjson.safe", luaopen_cjson_safe},
         {"juju", luaopen_juju},
+        {"juju.json", luaopen_juju_json},
+        {"juju.sys", luaopen_juju_sys},
+        {"juju.pebble.io", luaopen_juju_pebble_io},
         {"yaml", luaopen_yaml},
         {NULL, NULL},
     };
@@ -170,17 +176,14 @@ static void open_libraries(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
     /* package.preload made at its final size (luaopen_package takes the
      * table it finds): filled from empty it would be rehashed on the way,
-     * so that each entry more (yaml) would cost start-up a rehash. Its
-     * entries: builtin's, and the two luaopen_juju adds (juju.sys,
-     * juju.pebble.io). */
-    lua_createtable(L, 0, (int)(sizeof builtin / sizeof builtin[0]) - 1 + 2);
+     * so that each entry more would cost start-up a rehash. */
+    lua_createtable(L, 0, (int)(sizeof builtin / sizeof builtin[0]) - 1);
+    luaL_setfuncs(L, builtin, 0);
     lua_setfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     luaL_openlibs(L);
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    luaL_setfuncs(L, builtin, 0);
-    lua_pop(L, 1);
-    luaL_requiref(L, "juju", luaopen_juju, 0);
-    lua_pop(L, 1);
+    /* the framework's modules (and lyaml's Lua, whose `require "yaml"`
+     * finds the C part above), each loaded when first used */
+    embedded_install_searcher(L);
 }
 
 /* package.path for the charm at root, searched through charmload.c (the
@@ -311,12 +314,11 @@ static int run_interpreter(lua_State *L, char **argv, int argc)
     if (root == NULL || root[0] == '\0')
         root = getcwd(cwd, sizeof cwd) ? cwd : ".";
     set_paths(L, root);
-    /* juju and cjson as globals, for poking at a unit */
+    /* juju and cjson as globals, for poking at a unit, each opened when
+     * first used */
     static const char *const globals[] = {"juju", "cjson"};
     for (size_t g = 0; g < sizeof globals / sizeof globals[0]; g++) {
-        lua_getglobal(L, "require");
-        lua_pushstring(L, globals[g]);
-        lua_call(L, 1, 1);
+        lazymod_push(L, globals[g]);
         lua_setglobal(L, globals[g]);
     }
 
@@ -488,10 +490,13 @@ static int pmain(lua_State *L)
 }
 
 /* Default dispositions for what a parent left ignored, an empty mask, and
- * our own handlers for the stop signals. */
+ * our own handlers for the stop signals. Only the standard signals are
+ * looked at: every hook pays a system call per signal here, and the
+ * real-time ones are nobody's to ignore (the programs we start get every
+ * disposition reset by spawn.c anyway). */
 static void own_signals(void)
 {
-    for (int sig = 1; sig < NSIG; sig++) {
+    for (int sig = 1; sig < SIGRTMIN; sig++) {
         struct sigaction sa;
         if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0)
             continue;

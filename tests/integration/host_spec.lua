@@ -102,6 +102,21 @@ describe("build/dispatch as an interpreter #integration", function()
     assert.equal('[1]\t{"n":1234567890123456}\n', r.stdout)
   end)
 
+  it("juju and cjson are opened on first use, into the tables require gives", function()
+    -- a run that never touches them pays nothing for them: until then the
+    -- tables are empty (next finds nothing), then the module fills them
+    local r = hookenv.run({ "-e", [[
+      local j, c = rawget(_G, "juju"), rawget(_G, "cjson")
+      print(next(j) == nil, next(c) == nil, package.loaded.cjson == c)
+      print(c.encode({ 1 }), rawget(c, "encode") ~= nil, require("cjson") == c)
+      local names = {}
+      for k in pairs(j) do names[#names + 1] = k end
+      print(#names > 37, rawget(j, "config_get") ~= nil, require("juju") == j, getmetatable(j).__name)
+    ]] })
+    assert.equal("", r.stderr)
+    assert.equal("true\ttrue\ttrue\n[1]\ttrue\ttrue\ntrue\ttrue\ttrue\tjuju.Module\n", r.stdout)
+  end)
+
   it("require finds juju again after package.loaded.juju = nil", function()
     local r = hookenv.run({ "-e", [[
       package.loaded.juju = nil
