@@ -3,6 +3,8 @@
 
 #include "lauxlib.h"
 
+#include "embedded.h"
+
 /* Open the module into the table at index t. Upvalues: 1 the module's
  * name, 2 its opener. The table's own metatable goes first, so that the
  * opener can touch the table; it is put back if the opener fails. */
@@ -52,16 +54,6 @@ static int lazy_newindex(lua_State *L)
     return 0;
 }
 
-static int raw_next(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 2);
-    if (lua_next(L, 1))
-        return 2;
-    lua_pushnil(L);
-    return 1;
-}
-
 /* pairs as the opened module would answer it: its own __pairs, if any */
 static int lazy_pairs(lua_State *L)
 {
@@ -72,7 +64,7 @@ static int lazy_pairs(lua_State *L)
         lua_call(L, 1, 3);
         return 3;
     }
-    lua_pushcfunction(L, raw_next);
+    lua_pushcfunction(L, embedded_table_next);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;
