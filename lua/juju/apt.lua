@@ -21,7 +21,7 @@ local M = {}
 
 local raise = check.raise
 
-local type, pairs, ipairs, error, tostring = type, pairs, ipairs, error, tostring
+local type, pairs, ipairs, error = type, pairs, ipairs, error
 
 -- The environment every apt command gets on top of the process's.
 local ENV = { DEBIAN_FRONTEND = "noninteractive" }
@@ -94,18 +94,9 @@ end
 --- The retry options: retries and pause.
 local function retry_options(opts, fname, extra)
   if opts == nil then return 3, 5, {} end
-  if type(opts) ~= "table" then
-    raise(("bad argument #2 to '%s' (options: table expected, got %s)"):format(fname, type(opts)))
-  end
-  for k, v in pairs(opts) do
-    local want = (k == "retries" or k == "pause") and "number" or extra[k]
-    if want == nil then
-      raise(("bad argument #2 to '%s' (unknown option '%s')"):format(fname, tostring(k)))
-    end
-    if type(v) ~= want then
-      raise(("bad argument #2 to '%s' (option '%s': %s expected, got %s)"):format(fname, k, want, type(v)))
-    end
-  end
+  local spec = { retries = "number", pause = "number" }
+  for k, want in pairs(extra) do spec[k] = want end
+  check.options(2, fname, opts, spec)
   local retries, pause = opts.retries or 3, opts.pause or 5
   if math.type(retries) ~= "integer" or retries < 0 then
     raise(("bad argument #2 to '%s' (retries must be an integer >= 0)"):format(fname))

@@ -215,14 +215,7 @@ function M.write(path, content, opts)
   end
   local wopts = {}
   if opts ~= nil then
-    if type(opts) ~= "table" then
-      raise(("bad argument #3 to 'write' (options: table expected, got %s)"):format(type(opts)))
-    end
-    for k in pairs(opts) do
-      if k ~= "mode" and k ~= "owner" and k ~= "group" then
-        raise(("bad argument #3 to 'write' (unknown option '%s')"):format(tostring(k)))
-      end
-    end
+    opts = check.options(3, "write", opts, { mode = "any", owner = "any", group = "any" })
     if opts.mode ~= nil then wopts.mode = parse_mode(opts.mode) end
     if opts.owner ~= nil then wopts.owner = check_id(opts.owner, "owner") end
     if opts.group ~= nil then wopts.group = check_id(opts.group, "group") end

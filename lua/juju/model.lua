@@ -150,7 +150,7 @@ function Model:add_secret(content, opts)
   })
   local owner = opts.owner or "app"
   if owner ~= "app" and owner ~= "unit" then
-    check.raise(("bad option 'owner' to 'add_secret' ('app' or 'unit' expected, got '%s')"):format(owner))
+    check.bad_option(2, "add_secret", "owner", ("'app' or 'unit' expected, got '%s'"):format(owner))
   end
   if owner == "app" and not self:is_leader() then
     check.raise("add_secret: only the leader can create an application secret (use owner = \"unit\")")

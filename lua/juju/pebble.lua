@@ -348,24 +348,23 @@ local function check_path(path, fname, n)
   end
 end
 
-local function check_positive(value, fname, key)
+local function check_positive(value, n, fname, key)
   if value ~= nil and not (value > 0 and value < math.huge) then
-    raise(("bad option '%s' to '%s' (a positive number of seconds expected, got %s)"):format(key, fname,
-      tostring(value)))
+    check.bad_option(n, fname, key, ("a positive number of seconds expected, got %s"):format(tostring(value)))
   end
   return value
 end
 
-local function check_id(value, fname, key)
+local function check_id(value, n, fname, key)
   if value ~= nil and (math_type(value) ~= "integer" or value < 0) then
-    raise(("bad option '%s' to '%s' (an integer >= 0 expected, got %s)"):format(key, fname, tostring(value)))
+    check.bad_option(n, fname, key, ("an integer >= 0 expected, got %s"):format(tostring(value)))
   end
   return value
 end
 
 --- Permissions as Pebble takes them: three octal digits ("644"), from an
 -- integer (420) or an octal string ("644", "0644").
-local function permissions(value, fname)
+local function permissions(value, argn, fname)
   if value == nil then return nil end
   local n
   if math_type(value) == "integer" then
@@ -374,8 +373,8 @@ local function permissions(value, fname)
     n = tonumber(value, 8)
   end
   if n == nil or n < 0 or n > 511 then
-    raise(("bad option 'permissions' to '%s' (an integer up to 0777 or an octal string such as \"644\" "
-      .. "expected, got %s)"):format(fname, type(value) == "string" and ("'" .. value .. "'") or tostring(value)))
+    check.bad_option(argn, fname, "permissions", ("an integer up to 0777 or an octal string such as \"644\" "
+      .. "expected, got %s"):format(type(value) == "string" and ("'" .. value .. "'") or tostring(value)))
   end
   return ("%03o"):format(n)
 end
@@ -397,11 +396,11 @@ local function names_and_timeout(fname, need, ...)
     for k, v in pairs(t) do
       if k == "timeout" then
         if type(v) ~= "number" then
-          raise(("bad option 'timeout' to '%s' (number expected, got %s)"):format(fname, type(v)))
+          check.bad_option(1, fname, "timeout", ("number expected, got %s"):format(type(v)))
         end
-        timeout = check_positive(v, fname, "timeout")
+        timeout = check_positive(v, 1, fname, "timeout")
       elseif math_type(k) ~= "integer" or k < 1 or k > #t then
-        raise(("bad option '%s' to '%s'"):format(tostring(k), fname))
+        check.bad_option(1, fname, k)
       end
     end
     for i = 1, #t do name_check(i, t[i]) end
@@ -622,7 +621,7 @@ local CLIENT_OPTS = { timeout = "number", name = "string" }
 function M.client(socket_path, opts)
   check.arg(1, "client", socket_path, "string")
   opts = check.options(2, "client", opts, CLIENT_OPTS)
-  check_positive(opts.timeout, "client", "timeout")
+  check_positive(opts.timeout, 2, "client", "timeout")
   return setmetatable({ socket_path = socket_path, timeout = opts.timeout or M.TIMEOUT, name = opts.name },
     client_mt)
 end
@@ -796,8 +795,8 @@ function Client:wait_change(id, opts)
   opts = check.options(2, "wait_change", opts, { timeout = "number", delay = "number" })
   local timeout = opts.timeout or M.CHANGE_TIMEOUT
   if timeout ~= timeout or timeout <= 0 then
-    raise(("bad option 'timeout' to 'wait_change' (a positive number of seconds expected, got %s)"):format(
-      tostring(timeout)))
+    check.bad_option(2, "wait_change", "timeout",
+      ("a positive number of seconds expected, got %s"):format(tostring(timeout)))
   end
   local delay = opts.delay or 0.1
   local now, sleep = clock(M.transport())
@@ -1100,9 +1099,9 @@ local FILE_OPTS = {
   group = "string", group_id = "number",
 }
 
-local function owner_fields(t, opts, fname)
-  t["user-id"] = check_id(opts.user_id, fname, "user_id")
-  t["group-id"] = check_id(opts.group_id, fname, "group_id")
+local function owner_fields(t, opts, n, fname)
+  t["user-id"] = check_id(opts.user_id, n, fname, "user_id")
+  t["group-id"] = check_id(opts.group_id, n, fname, "group_id")
   t.user, t.group = opts.user, opts.group
   return t
 end
@@ -1121,7 +1120,7 @@ function Client:push(path, data, opts)
   check.arg(2, "push", data, "string")
   opts = check.options(3, "push", opts, FILE_OPTS)
   local meta = owner_fields({ path = path, ["make-dirs"] = opts.make_dirs or nil,
-                              permissions = permissions(opts.permissions, "push") }, opts, "push")
+                              permissions = permissions(opts.permissions, 3, "push") }, opts, 3, "push")
   local request = json.encode { action = "write", files = json.array { meta } }
   local b = new_boundary(data, request)
   local body = concat {
@@ -1255,7 +1254,7 @@ function Client:make_dir(path, opts)
     group = "string", group_id = "number",
   })
   local dir = owner_fields({ path = path, ["make-parents"] = opts.make_parents or nil,
-                             permissions = permissions(opts.permissions, "make_dir") }, opts, "make_dir")
+                             permissions = permissions(opts.permissions, 2, "make_dir") }, opts, 2, "make_dir")
   local result = self:_call("POST", "/v1/files", nil, { action = "make-dirs", dirs = json.array { dir } })
   path_result(self, result, path, "POST", "/v1/files")
 end
@@ -1291,7 +1290,7 @@ function Client:checks(opts)
   self_check(self, "checks")
   opts = check.options(1, "checks", opts, { level = "string", names = "table" })
   if opts.level and opts.level ~= "alive" and opts.level ~= "ready" then
-    raise(("bad option 'level' to 'checks' (\"alive\" or \"ready\" expected, got %q)"):format(opts.level))
+    check.bad_option(1, "checks", "level", ("\"alive\" or \"ready\" expected, got %q"):format(opts.level))
   end
   local query = {}
   if opts.level then query[#query + 1] = { "level", opts.level } end
@@ -1347,7 +1346,7 @@ function Client:notices(filters)
     { types = "table", keys = "table", users = "string", user_id = "number", after = "string" })
   local query = {}
   if filters.users then query[#query + 1] = { "users", filters.users } end
-  if filters.user_id then query[#query + 1] = { "user-id", ("%d"):format(check_id(filters.user_id, "notices",
+  if filters.user_id then query[#query + 1] = { "user-id", ("%d"):format(check_id(filters.user_id, 1, "notices",
     "user_id")) } end
   for _, t in ipairs(names_and_timeout("notices", false, filters.types or {})) do query[#query + 1] = { "types", t } end
   for _, k in ipairs(names_and_timeout("notices", false, filters.keys or {})) do query[#query + 1] = { "keys", k } end
@@ -1388,7 +1387,7 @@ function Client:notify(key, data, opts)
   check.arg(1, "notify", key, "string")
   check.arg(2, "notify", data, "?table")
   opts = check.options(3, "notify", opts, { repeat_after = "number" })
-  check_positive(opts.repeat_after, "notify", "repeat_after")
+  check_positive(opts.repeat_after, 3, "notify", "repeat_after")
   local body = { action = "add", type = "custom", key = key,
                  ["repeat-after"] = opts.repeat_after and duration(opts.repeat_after) or nil }
   if data then
@@ -1462,15 +1461,15 @@ function Client:exec(argv, opts)
   self_check(self, "exec")
   local cmd = check_argv(argv)
   opts = check.options(2, "exec", opts, EXEC_OPTS)
-  check_positive(opts.timeout, "exec", "timeout")
+  check_positive(opts.timeout, 2, "exec", "timeout")
   local env = {}
   for k, v in pairs(opts.environment or {}) do
     if type(k) ~= "string" or k == "" or k:find("[=%z]") then
-      raise(("bad option 'environment' to 'exec' (%s is not a variable name)"):format(tostring(k)))
+      check.bad_option(2, "exec", "environment", ("%s is not a variable name"):format(tostring(k)))
     end
     if type(v) == "number" then v = tostring(v) end
     if type(v) ~= "string" then
-      raise(("bad option 'environment' to 'exec' (%s: string expected, got %s)"):format(k, type(v)))
+      check.bad_option(2, "exec", "environment", ("%s: string expected, got %s"):format(k, type(v)))
     end
     env[k] = v
   end
@@ -1478,7 +1477,7 @@ function Client:exec(argv, opts)
     command = json.array(copy_list(cmd)), environment = json.object(env), ["working-dir"] = opts.working_dir,
     timeout = opts.timeout and duration(opts.timeout) or nil, ["split-stderr"] = opts.split_stderr == true,
     ["service-context"] = opts.service_context,
-  }, opts, "exec")
+  }, opts, 2, "exec")
   -- before Pebble starts the command: a transport that cannot do its I/O
   -- would leave it waiting for websockets that never come
   local t = M.transport()

@@ -169,19 +169,7 @@ local OPTIONS = {
 --- Check the options of run; the spawn options they make.
 local function spawn_options(opts, fname)
   if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    raise(("bad argument #2 to '%s' (options: table expected, got %s)"):format(fname, type(opts)))
-  end
-  for k, v in pairs(opts) do
-    local want = OPTIONS[k]
-    if want == nil then
-      raise(("bad argument #2 to '%s' (unknown option '%s')"):format(fname, tostring(k)))
-    end
-    if type(v) ~= want then
-      raise(("bad argument #2 to '%s' (option '%s': %s expected, got %s)"):format(
-        fname, k, want, type(v)))
-    end
-  end
+  check.options(2, fname, opts, OPTIONS)
   local t = opts.timeout
   if t ~= nil and not (t > 0 and t < math.huge) then
     raise(("bad argument #2 to '%s' (timeout must be a positive number of seconds, got %s)"):format(

@@ -22,7 +22,7 @@ local M = {}
 
 local raise = check.raise
 
-local type, pairs, error, tostring = type, pairs, error, tostring
+local type, error = type, error
 
 local function check_unit(unit, fname)
   if type(unit) ~= "string" then
@@ -35,19 +35,7 @@ end
 
 --- Check an options table that may only hold `now`.
 local function now_option(opts, fname)
-  if opts == nil then return false end
-  if type(opts) ~= "table" then
-    raise(("bad argument #2 to '%s' (options: table expected, got %s)"):format(fname, type(opts)))
-  end
-  for k, v in pairs(opts) do
-    if k ~= "now" then
-      raise(("bad argument #2 to '%s' (unknown option '%s')"):format(fname, tostring(k)))
-    end
-    if type(v) ~= "boolean" then
-      raise(("bad argument #2 to '%s' (option 'now': boolean expected, got %s)"):format(fname, type(v)))
-    end
-  end
-  return opts.now == true
+  return check.options(2, fname, opts, { now = "boolean" }).now == true
 end
 
 local function verb(name)

@@ -625,7 +625,7 @@ describe("the Pebble of 2021 (-pebble-2021) #integration #once", function()
   local fake
 
   setup(function()
-    fake = fakepebble.start { flags = { "-pebble-2021", "-change-delay", "300ms" } }
+    fake = fakepebble.start { flags = { "-pebble-2021", "-change-delay", "600ms" } }
   end)
   teardown(function()
     if fake then assert.equal("", fake:stop()) end
@@ -634,7 +634,7 @@ describe("the Pebble of 2021 (-pebble-2021) #integration #once", function()
   it("changes are polled (no /wait), restart is stop then start, newer endpoints are 404s", function()
     local mark = fake:log_mark()
     local out = fakepebble.run([[
-      local c = pebble.container("web", { timeout = 1 })
+      local c = pebble.container("web", { timeout = 5 })
       c:add_layer("l", { services = {
         a = { override = "replace", command = "/bin/a", startup = "enabled" },
         b = { override = "replace", command = "/bin/b" },
@@ -661,11 +661,11 @@ describe("the Pebble of 2021 (-pebble-2021) #integration #once", function()
     end
     assert.same({
       "POST /v1/layers",
-      "POST /v1/services", "GET /v1/changes/N/wait?timeout=1.000s", "GET /v1/changes/N",
+      "POST /v1/services", "GET /v1/changes/N/wait?timeout=4.000s", "GET /v1/changes/N",
       "POST /v1/services",                          -- restart: 400 invalid action
       "GET /v1/services?names=a,b",                 -- which are running
-      "POST /v1/services", "GET /v1/changes/N/wait?timeout=1.000s", "GET /v1/changes/N",   -- stop a
-      "POST /v1/services", "GET /v1/changes/N/wait?timeout=1.000s", "GET /v1/changes/N",   -- start a, b
+      "POST /v1/services", "GET /v1/changes/N/wait?timeout=4.000s", "GET /v1/changes/N",   -- stop a
+      "POST /v1/services", "GET /v1/changes/N/wait?timeout=4.000s", "GET /v1/changes/N",   -- start a, b
       "GET /v1/services?names=a", "GET /v1/services?names=b",
       "POST /v1/exec", "GET /v1/notices", "GET /v1/checks",
     }, lines)
@@ -675,8 +675,8 @@ describe("the Pebble of 2021 (-pebble-2021) #integration #once", function()
       actions[#actions + 1] = ("%s %s %d"):format(p.body.action, table.concat(p.body.services or {}, ","), p.status)
     end
     assert.same({ "replan  202", "restart a,b 400", "stop a 202", "start a,b 202" }, actions)
-    -- polling every 0.1 s while a change is Doing (300 ms): each change
-    -- asked about more than once
+    -- polling every 0.1 s while a change is Doing (600 ms): each change
+    -- asked about more than once, however late the first poll
     local polls = {}
     for _, r in ipairs(records(fake:log(mark), "GET", "^/v1/changes/%d+$")) do
       polls[r.path] = (polls[r.path] or 0) + 1

@@ -81,8 +81,9 @@ describe("a stop signal during a hook command #integration", function()
   local function stop_during_secret_add(sig)
     local socket = hookenv.transport() == "socket"
     local mark = socket and hookenv.agent_log_mark()
-    -- The agent runs one call at a time: keep its command short there.
-    hookenv.respond("secret-add", { stdout = "secret:x\n", sleep = socket and 1 or 30 })
+    -- The agent runs one call at a time: keep its command short there,
+    -- but long enough for a loaded machine to get the signal in first.
+    hookenv.respond("secret-add", { stdout = "secret:x\n", sleep = socket and 3 or 30 })
     hookenv.sh(("(TMPDIR=%s %s -e %s 2>%s & echo $! > %s; wait $!; echo $? > %s) >/dev/null 2>&1 &"):format(
       quote(tmp .. "/secrets"), quote(hookenv.dispatch_path()),
       quote('juju.secret_add{password = "s3cret-plaintext"}'), quote(tmp .. "/stderr"),

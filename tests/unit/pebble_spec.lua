@@ -138,7 +138,8 @@ describe("juju.pebble clients #unit", function()
     caller_error(function() pebble.container("Web") end,
       "bad argument #1 to 'container' (\"Web\" is not a container name)")
     caller_error(function() pebble.client(7) end, "bad argument #1 to 'client' (string expected, got number)")
-    caller_error(function() pebble.client(SOCKET, { tiemout = 1 }) end, "bad option 'tiemout' to 'client'")
+    caller_error(function() pebble.client(SOCKET, { tiemout = 1 }) end,
+      "bad argument #2 to 'client' (unknown option 'tiemout')")
     caller_error(function() pebble.client(SOCKET, { timeout = -1 }) end, "a positive number of seconds expected")
     caller_error(function() c.plan() end, "call it as container:plan(...), not container.plan(...)")
   end)
@@ -241,7 +242,7 @@ describe("juju.pebble requests and answers #unit", function()
     caller_error(function() c:add_layer("x") end,
       "bad argument #2 to 'add_layer' (a layer table or YAML text expected, got no value)")
     caller_error(function() c:add_layer("x", {}, { combine = 1 }) end,
-      "bad option 'combine' to 'add_layer' (boolean expected, got number)")
+      "bad argument #3 to 'add_layer' (option 'combine': boolean expected, got number)")
     caller_error(function() c:add_layer("x", { services = { a = { command = print } } }) end,
       "bad argument #2 to 'add_layer' (")
   end)
@@ -432,8 +433,9 @@ describe("juju.pebble services and changes #unit", function()
     caller_error(function() c:stop({}) end, "bad argument #1 to 'stop' (at least one name expected)")
     caller_error(function() c:start("a", 3) end, "bad argument #2 to 'start' (a name expected, got number)")
     caller_error(function() c:start("a", nil, "b") end, "bad argument #2 to 'start' (a name expected, got no value)")
-    caller_error(function() c:start { "a", tiemout = 1 } end, "bad option 'tiemout' to 'start'")
-    caller_error(function() c:start { "a", timeout = "1" } end, "bad option 'timeout' to 'start' (number expected")
+    caller_error(function() c:start { "a", tiemout = 1 } end, "bad argument #1 to 'start' (unknown option 'tiemout')")
+    caller_error(function() c:start { "a", timeout = "1" } end,
+      "bad argument #1 to 'start' (option 'timeout': number expected")
     caller_error(function() c:replan { "web" } end, "replan takes no service names")
     caller_error(function() c:autostart { "web" } end, "autostart takes no service names")
     caller_error(function() c:restart("") end, "bad argument #1 to 'restart' (a name expected, got an empty string)")
@@ -643,11 +645,14 @@ describe("juju.pebble files #unit", function()
       "bad argument #1 to 'push' (an absolute path without NUL or line breaks expected, got \"etc/x\")")
     caller_error(function() c:push("/a\nb", "x") end, "an absolute path without NUL or line breaks expected")
     caller_error(function() c:push("/x", 1) end, "bad argument #2 to 'push' (string expected, got number)")
-    caller_error(function() c:push("/x", "x", { permissions = "999" }) end, "bad option 'permissions' to 'push'")
-    caller_error(function() c:push("/x", "x", { permissions = 512 }) end, "bad option 'permissions' to 'push'")
+    caller_error(function() c:push("/x", "x", { permissions = "999" }) end,
+      "bad argument #3 to 'push' (option 'permissions': ")
+    caller_error(function() c:push("/x", "x", { permissions = 512 }) end,
+      "bad argument #3 to 'push' (option 'permissions': ")
     caller_error(function() c:push("/x", "x", { user_id = -1 }) end,
-      "bad option 'user_id' to 'push' (an integer >= 0 expected, got -1)")
-    caller_error(function() c:push("/x", "x", { mode = "644" }) end, "bad option 'mode' to 'push'")
+      "bad argument #3 to 'push' (option 'user_id': an integer >= 0 expected, got -1)")
+    caller_error(function() c:push("/x", "x", { mode = "644" }) end,
+      "bad argument #3 to 'push' (unknown option 'mode')")
   end)
 
   it("pull: GET /v1/files?action=read, accepting multipart; the file part's bytes", function()
@@ -746,9 +751,11 @@ describe("juju.pebble files #unit", function()
 
   it("file mistakes", function()
     caller_error(function() c:pull(nil) end, "bad argument #1 to 'pull' (an absolute path expected, got no value)")
-    caller_error(function() c:list_files("/x", { recursive = true }) end, "bad option 'recursive' to 'list_files'")
+    caller_error(function() c:list_files("/x", { recursive = true }) end,
+      "bad argument #2 to 'list_files' (unknown option 'recursive')")
     caller_error(function() c:make_dir("x") end, "bad argument #1 to 'make_dir'")
-    caller_error(function() c:remove_path("/x", { recursive = "yes" }) end, "bad option 'recursive' to 'remove_path'")
+    caller_error(function() c:remove_path("/x", { recursive = "yes" }) end,
+      "bad argument #2 to 'remove_path' (option 'recursive': boolean expected, got string)")
     caller_error(function() c:exists("x") end, "bad argument #1 to 'exists'")
     caller_error(function() c:is_dir(3) end, "bad argument #1 to 'is_dir'")
   end)
@@ -827,7 +834,7 @@ describe("juju.pebble checks and notices #unit", function()
     assert.same({}, c:checks())
     assert.equal("GET /v1/checks", lines()[2])
     caller_error(function() c:checks { level = "live" } end,
-      "bad option 'level' to 'checks' (\"alive\" or \"ready\" expected, got \"live\")")
+      "bad argument #1 to 'checks' (option 'level': \"alive\" or \"ready\" expected, got \"live\")")
   end)
 
   it("start_checks and stop_checks: POST /v1/checks; the names changed (Pebble may say null)", function()
@@ -881,7 +888,8 @@ describe("juju.pebble checks and notices #unit", function()
     assert.equal('{"action":"add","data":{},"key":"example.com/x","type":"custom"}', calls[3].body)
     caller_error(function() c:notify("k", { n = 1 }) end,
       "bad argument #2 to 'notify' (data: string keys and string values expected, got string = number)")
-    caller_error(function() c:notify("k", nil, { repeat_after = 0 }) end, "bad option 'repeat_after' to 'notify'")
+    caller_error(function() c:notify("k", nil, { repeat_after = 0 }) end,
+      "bad argument #3 to 'notify' (option 'repeat_after': a positive number of seconds expected, got 0)")
   end)
 end)
 
@@ -1003,15 +1011,15 @@ describe("juju.pebble exec #unit", function()
     caller_error(function() c:exec({ "a", 1 }) end,
       "bad argument #1 to 'exec' (argv[2] is number, not a string without NUL)")
     caller_error(function() c:exec({ "a", x = 1 }) end, "bad argument #1 to 'exec' (argv is not a list: key x)")
-    caller_error(function() c:exec({ "a" }, { env = {} }) end, "bad option 'env' to 'exec'")
+    caller_error(function() c:exec({ "a" }, { env = {} }) end, "bad argument #2 to 'exec' (unknown option 'env')")
     caller_error(function() c:exec({ "a" }, { environment = { ["A=B"] = "x" } }) end,
-      "bad option 'environment' to 'exec' (A=B is not a variable name)")
+      "bad argument #2 to 'exec' (option 'environment': A=B is not a variable name)")
     caller_error(function() c:exec({ "a" }, { environment = { A = true } }) end,
-      "bad option 'environment' to 'exec' (A: string expected, got boolean)")
+      "bad argument #2 to 'exec' (option 'environment': A: string expected, got boolean)")
     caller_error(function() c:exec({ "a" }, { timeout = 0 }) end,
-      "bad option 'timeout' to 'exec' (a positive number of seconds expected, got 0)")
+      "bad argument #2 to 'exec' (option 'timeout': a positive number of seconds expected, got 0)")
     caller_error(function() c:exec({ "a" }, { user_id = 1.5 }) end,
-      "bad option 'user_id' to 'exec' (an integer >= 0 expected, got 1.5)")
+      "bad argument #2 to 'exec' (option 'user_id': an integer >= 0 expected, got 1.5)")
   end)
 end)
 

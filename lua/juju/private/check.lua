@@ -45,9 +45,24 @@ function M.arg(n, fname, value, want)
   end
 end
 
+--- Raise a mistake in an option of argument n of fname, as Lua words a
+-- bad argument: "bad argument #2 to 'run' (option 'timeout': number
+-- expected, got string)"; with no detail, the option is unknown.
+-- @tparam int n the argument number of the options
+-- @tparam string fname
+-- @param key the option
+-- @tparam ?string detail what is wrong with its value
+function M.bad_option(n, fname, key, detail)
+  if detail == nil then
+    M.raise(("bad argument #%d to '%s' (unknown option '%s')"):format(n, fname, tostring(key)))
+  end
+  M.raise(("bad argument #%d to '%s' (option '%s': %s)"):format(n, fname, tostring(key), detail))
+end
+
 --- Check an options table against a spec {key = "type"} ("number|string"
--- for either); unknown keys and wrong types raise. Returns a shallow copy
--- (or an empty table).
+-- for either, "any" for a value the caller checks itself); unknown keys
+-- and wrong types raise (@{bad_option}).
+-- Returns a shallow copy (or an empty table).
 -- @tparam int n the argument number of the options
 -- @tparam string fname
 -- @tparam ?table opts
@@ -55,18 +70,16 @@ end
 -- @treturn table
 function M.options(n, fname, opts, spec)
   if opts == nil then return {} end
-  M.arg(n, fname, opts, "table")
+  if type(opts) ~= "table" then
+    M.raise(("bad argument #%d to '%s' (options: table expected, got %s)"):format(n, fname, type(opts)))
+  end
   local copy = {}
   for key, value in pairs(opts) do
     local want = spec[key]
-    if want == nil then
-      M.raise(("bad option '%s' to '%s'"):format(tostring(key), fname))
-    end
-    local t, ok = type(value), false
+    if want == nil then M.bad_option(n, fname, key) end
+    local t, ok = type(value), want == "any"
     for one in want:gmatch("[^|]+") do ok = ok or one == t end
-    if not ok then
-      M.raise(("bad option '%s' to '%s' (%s expected, got %s)"):format(key, fname, want, t))
-    end
+    if not ok then M.bad_option(n, fname, key, ("%s expected, got %s"):format(want, t)) end
     copy[key] = value
   end
   return copy
