@@ -349,7 +349,11 @@ $(B)/bench/%: tests/bench/%.c
 $(B)/bench/trivial-static: tests/bench/trivial.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -static -o $@ $<
-bench: all $(TEST_TOOLS) $(B)/bench/trivial $(B)/bench/trivial-static $(B)/bench/spawn_loop
+$(B)/bench/agent_calls: tests/bench/agent_calls.c $(call obj,$(B)/obj,src/agent.c src/gob.c src/outcome.c src/unixaddr.c)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -static -o $@ $^
+bench: all $(TEST_TOOLS) $(B)/bench/trivial $(B)/bench/trivial-static $(B)/bench/spawn_loop \
+       $(B)/bench/agent_calls
 	$(TEST_ENV) tests/bench/run
 
 # ---------------------------------------------------------------- demo
