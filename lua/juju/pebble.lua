@@ -1413,26 +1413,6 @@ local EXEC_OPTS = {
   service_context = "string",
 }
 
-local function check_argv(argv)
-  if type(argv) ~= "table" then
-    raise(("bad argument #1 to 'exec' (argv: a list of strings expected, got %s)"):format(
-      argv == nil and "no value" or type(argv)))
-  end
-  local n, count = #argv, 0
-  if n == 0 then raise("bad argument #1 to 'exec' (argv is empty)") end
-  for k, v in pairs(argv) do
-    count = count + 1
-    if math_type(k) ~= "integer" or k < 1 or k > n then
-      raise(("bad argument #1 to 'exec' (argv is not a list: key %s)"):format(tostring(k)))
-    end
-    if type(v) ~= "string" or v:find("\0", 1, true) then
-      raise(("bad argument #1 to 'exec' (argv[%d] is %s, not a string without NUL)"):format(k, type(v)))
-    end
-  end
-  if count ~= n then raise("bad argument #1 to 'exec' (argv has holes)") end
-  return copy_list(argv)
-end
-
 --- Run a command in the container and wait for it (`POST /v1/exec`,
 -- its I/O streams, then its change). No shell: `argv[1]` is looked up on
 -- the container's `PATH`.
@@ -1459,7 +1439,7 @@ end
 -- c:exec({ "psql", "-f", "-" }, { stdin = sql, user = "postgres", timeout = 60 })
 function Client:exec(argv, opts)
   self_check(self, "exec")
-  local cmd = check_argv(argv)
+  local cmd = check.argv(1, "exec", argv)
   opts = check.options(2, "exec", opts, EXEC_OPTS)
   check_positive(opts.timeout, 2, "exec", "timeout")
   local env = {}
@@ -1474,7 +1454,7 @@ function Client:exec(argv, opts)
     env[k] = v
   end
   local body = owner_fields({
-    command = json.array(copy_list(cmd)), environment = json.object(env), ["working-dir"] = opts.working_dir,
+    command = json.array(cmd), environment = json.object(env), ["working-dir"] = opts.working_dir,
     timeout = opts.timeout and duration(opts.timeout) or nil, ["split-stderr"] = opts.split_stderr == true,
     ["service-context"] = opts.service_context,
   }, opts, 2, "exec")

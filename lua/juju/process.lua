@@ -131,36 +131,6 @@ function M.runner()
   return current_runner or default_runner
 end
 
---- Check argv: a non-empty list of strings without NUL bytes; a copy.
-local function check_argv(argv, fname)
-  if type(argv) ~= "table" then
-    raise(("bad argument #1 to '%s' (argv: a list of strings expected, got %s)"):format(
-      fname, type(argv)))
-  end
-  local n = #argv
-  if n == 0 then
-    raise(("bad argument #1 to '%s' (argv is empty)"):format(fname))
-  end
-  local copy, count = {}, 0
-  for k, v in pairs(argv) do
-    count = count + 1
-    if math_type(k) ~= "integer" or k < 1 or k > n then
-      raise(("bad argument #1 to '%s' (argv is not a list: key %s)"):format(fname, tostring(k)))
-    end
-    if type(v) ~= "string" then
-      raise(("bad argument #1 to '%s' (argv[%d] is a %s, not a string)"):format(fname, k, type(v)))
-    end
-    if v:find("\0", 1, true) then
-      raise(("bad argument #1 to '%s' (argv[%d] contains a NUL byte)"):format(fname, k))
-    end
-    copy[k] = v
-  end
-  if count ~= n then
-    raise(("bad argument #1 to '%s' (argv has holes)"):format(fname))
-  end
-  return copy
-end
-
 local OPTIONS = {
   stdin = "string", env = "table", clear_env = "boolean", cwd = "string",
   timeout = "number", check = "boolean",
@@ -231,7 +201,7 @@ end
 -- if r.code ~= 0 then status.waiting("database not ready") end
 -- process.run({"myapp-admin", "import", "-"}, {stdin = data, env = {LC_ALL = "C"}})
 function M.run(argv, opts)
-  local cmd = check_argv(argv, "run")
+  local cmd = check.argv(1, "run", argv)
   local so = spawn_options(opts, "run")
   local copy = table.move(cmd, 1, #cmd, 1, {})
   local code, stdout, stderr, timed_out = M.runner()(copy, so)

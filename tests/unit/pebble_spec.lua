@@ -1009,7 +1009,7 @@ describe("juju.pebble exec #unit", function()
       "bad argument #1 to 'exec' (argv: a list of strings expected, got string)")
     caller_error(function() c:exec({}) end, "bad argument #1 to 'exec' (argv is empty)")
     caller_error(function() c:exec({ "a", 1 }) end,
-      "bad argument #1 to 'exec' (argv[2] is number, not a string without NUL)")
+      "bad argument #1 to 'exec' (argv[2] is a number, not a string)")
     caller_error(function() c:exec({ "a", x = 1 }) end, "bad argument #1 to 'exec' (argv is not a list: key x)")
     caller_error(function() c:exec({ "a" }, { env = {} }) end, "bad argument #2 to 'exec' (unknown option 'env')")
     caller_error(function() c:exec({ "a" }, { environment = { ["A=B"] = "x" } }) end,

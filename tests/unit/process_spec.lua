@@ -189,7 +189,7 @@ describe("juju.process programming mistakes, at the caller's line #unit", functi
     local runner, calls = recording({})
     process.set_runner(runner)
     caller_error(function() process.run("ls -l") end, "argv: a list of strings expected, got string")
-    caller_error(function() process.run() end, "got nil")
+    caller_error(function() process.run() end, "argv: a list of strings expected, got no value")
     caller_error(function() process.run({}) end, "argv is empty")
     caller_error(function() process.run({ "ls", 7 }) end, "argv[2] is a number, not a string")
     caller_error(function() process.run({ "ls", "-l", x = 1 }) end, "argv is not a list: key x")

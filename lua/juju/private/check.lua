@@ -7,7 +7,8 @@
 
 local M = {}
 
-local type, tostring, error, getinfo = type, tostring, error, debug.getinfo
+local type, tostring, error, getinfo, pairs = type, tostring, error, debug.getinfo, pairs
+local math_type = math.type
 
 --- Is this chunk the framework's own (embedded as "@lua/juju/...")?
 local function is_framework(source)
@@ -82,6 +83,33 @@ function M.options(n, fname, opts, spec)
     if not ok then M.bad_option(n, fname, key, ("%s expected, got %s"):format(want, t)) end
     copy[key] = value
   end
+  return copy
+end
+
+--- Check a command line, argument n of fname: a non-empty list of
+-- strings without NUL bytes. Returns a copy of it.
+-- @tparam int n
+-- @tparam string fname
+-- @param argv
+-- @treturn {string,...}
+function M.argv(n, fname, argv)
+  local function bad(what, ...)
+    M.raise(("bad argument #%d to '%s' (" .. what .. ")"):format(n, fname, ...))
+  end
+  if type(argv) ~= "table" then
+    bad("argv: a list of strings expected, got %s", argv == nil and "no value" or type(argv))
+  end
+  local len = #argv
+  if len == 0 then bad("argv is empty") end
+  local copy, count = {}, 0
+  for k, v in pairs(argv) do
+    count = count + 1
+    if math_type(k) ~= "integer" or k < 1 or k > len then bad("argv is not a list: key %s", tostring(k)) end
+    if type(v) ~= "string" then bad("argv[%d] is a %s, not a string", k, type(v)) end
+    if v:find("\0", 1, true) then bad("argv[%d] contains a NUL byte", k) end
+    copy[k] = v
+  end
+  if count ~= len then bad("argv has holes") end
   return copy
 end
 
