@@ -1442,17 +1442,7 @@ function Client:exec(argv, opts)
   local cmd = check.argv(1, "exec", argv)
   opts = check.options(2, "exec", opts, EXEC_OPTS)
   check_positive(opts.timeout, 2, "exec", "timeout")
-  local env = {}
-  for k, v in pairs(opts.environment or {}) do
-    if type(k) ~= "string" or k == "" or k:find("[=%z]") then
-      check.bad_option(2, "exec", "environment", ("%s is not a variable name"):format(tostring(k)))
-    end
-    if type(v) == "number" then v = tostring(v) end
-    if type(v) ~= "string" then
-      check.bad_option(2, "exec", "environment", ("%s: string expected, got %s"):format(k, type(v)))
-    end
-    env[k] = v
-  end
+  local env = check.environment(2, "exec", "environment", opts.environment or {})
   local body = owner_fields({
     command = json.array(cmd), environment = json.object(env), ["working-dir"] = opts.working_dir,
     timeout = opts.timeout and duration(opts.timeout) or nil, ["split-stderr"] = opts.split_stderr == true,

@@ -142,31 +142,15 @@ local function spawn_options(opts, fname)
   check.options(2, fname, opts, OPTIONS)
   local t = opts.timeout
   if t ~= nil and not (t > 0 and t < math.huge) then
-    raise(("bad argument #2 to '%s' (timeout must be a positive number of seconds, got %s)"):format(
-      fname, tostring(t)))
+    check.bad_option(2, fname, "timeout", ("a positive number of seconds expected, got %s"):format(tostring(t)))
   end
   if opts.cwd and (opts.cwd == "" or opts.cwd:find("\0", 1, true)) then
-    raise(("bad argument #2 to '%s' (cwd is empty or contains a NUL byte)"):format(fname))
+    check.bad_option(2, fname, "cwd", "a directory expected, got an empty string or one with a NUL byte")
   end
   local so = { stdin = opts.stdin, cwd = opts.cwd, timeout = opts.timeout }
   if opts.env ~= nil or opts.clear_env then
     local env = opts.clear_env and {} or sys.environ()
-    for name, value in pairs(opts.env or {}) do
-      if type(name) ~= "string" or name == "" or name:find("[=%z]") then
-        raise(("bad argument #2 to '%s' (env name %s is not a variable name)"):format(
-          fname, type(name) == "string" and ("'" .. name .. "'") or type(name)))
-      end
-      local vt = type(value)
-      if vt == "number" then
-        value = tostring(value)
-      elseif vt == "string" then
-        if value:find("\0", 1, true) then
-          raise(("bad argument #2 to '%s' (env %s contains a NUL byte)"):format(fname, name))
-        end
-      elseif value ~= false then
-        raise(("bad argument #2 to '%s' (env %s: string, number or false expected, got %s)"):format(
-          fname, name, vt))
-      end
+    for name, value in pairs(check.environment(2, fname, "env", opts.env or {}, true)) do
       env[name] = value or nil
     end
     so.env = env

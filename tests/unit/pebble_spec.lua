@@ -1013,9 +1013,9 @@ describe("juju.pebble exec #unit", function()
     caller_error(function() c:exec({ "a", x = 1 }) end, "bad argument #1 to 'exec' (argv is not a list: key x)")
     caller_error(function() c:exec({ "a" }, { env = {} }) end, "bad argument #2 to 'exec' (unknown option 'env')")
     caller_error(function() c:exec({ "a" }, { environment = { ["A=B"] = "x" } }) end,
-      "bad argument #2 to 'exec' (option 'environment': A=B is not a variable name)")
+      "bad argument #2 to 'exec' (option 'environment': 'A=B' is not a variable name)")
     caller_error(function() c:exec({ "a" }, { environment = { A = true } }) end,
-      "bad argument #2 to 'exec' (option 'environment': A: string expected, got boolean)")
+      "bad argument #2 to 'exec' (option 'environment': A: string or number expected, got boolean)")
     caller_error(function() c:exec({ "a" }, { timeout = 0 }) end,
       "bad argument #2 to 'exec' (option 'timeout': a positive number of seconds expected, got 0)")
     caller_error(function() c:exec({ "a" }, { user_id = 1.5 }) end,

@@ -206,16 +206,23 @@ describe("juju.process programming mistakes, at the caller's line #unit", functi
     caller_error(function() process.run({ "ls" }, { stdin = 5 }) end, "option 'stdin': string expected, got number")
     caller_error(function() process.run({ "ls" }, { check = "no" }) end, "option 'check': boolean expected")
     caller_error(function() process.run({ "ls" }, { env = "A=b" }) end, "option 'env': table expected")
-    caller_error(function() process.run({ "ls" }, { timeout = 0 }) end, "timeout must be a positive number")
-    caller_error(function() process.run({ "ls" }, { timeout = -1 }) end, "timeout must be a positive number")
-    caller_error(function() process.run({ "ls" }, { timeout = 0 / 0 }) end, "timeout must be a positive number")
-    caller_error(function() process.run({ "ls" }, { timeout = math.huge }) end, "timeout must be")
-    caller_error(function() process.run({ "ls" }, { cwd = "" }) end, "cwd is empty")
-    caller_error(function() process.run({ "ls" }, { env = { ["A=B"] = "x" } }) end, "env name 'A=B'")
-    caller_error(function() process.run({ "ls" }, { env = { [1] = "x" } }) end, "env name number")
-    caller_error(function() process.run({ "ls" }, { env = { A = {} } }) end, "env A: string, number or false")
+    caller_error(function() process.run({ "ls" }, { timeout = 0 }) end,
+      "option 'timeout': a positive number of seconds expected")
+    caller_error(function() process.run({ "ls" }, { timeout = -1 }) end,
+      "option 'timeout': a positive number of seconds expected")
+    caller_error(function() process.run({ "ls" }, { timeout = 0 / 0 }) end,
+      "option 'timeout': a positive number of seconds expected")
+    caller_error(function() process.run({ "ls" }, { timeout = math.huge }) end, "option 'timeout': a positive")
+    caller_error(function() process.run({ "ls" }, { cwd = "" }) end, "option 'cwd': a directory expected")
+    caller_error(function() process.run({ "ls" }, { env = { ["A=B"] = "x" } }) end,
+      "bad argument #2 to 'run' (option 'env': 'A=B' is not a variable name)")
+    caller_error(function() process.run({ "ls" }, { env = { [1] = "x" } }) end,
+      "(option 'env': number is not a variable name)")
+    caller_error(function() process.run({ "ls" }, { env = { A = {} } }) end,
+      "(option 'env': A: string, number or false expected, got table)")
     caller_error(function() process.run({ "ls" }, { env = { A = true } }) end, "got boolean")
-    caller_error(function() process.run({ "ls" }, { env = { A = "x\0y" } }) end, "env A contains a NUL byte")
+    caller_error(function() process.run({ "ls" }, { env = { A = "x\0y" } }) end,
+      "(option 'env': A contains a NUL byte)")
     caller_error(function() process.set_runner("sys.spawn") end, "function or nil expected, got string")
     assert.equal(0, #calls)
   end)

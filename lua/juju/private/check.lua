@@ -113,6 +113,37 @@ function M.argv(n, fname, argv)
   return copy
 end
 
+--- Check a table of environment variables, option key of argument n of
+-- fname: names are variable names, values strings without NUL bytes or
+-- numbers (made strings), or false when allow_false (the caller's way to
+-- unset one). Returns name -> string (or false).
+-- @tparam int n
+-- @tparam string fname
+-- @tparam string key the option
+-- @tparam table env
+-- @tparam ?boolean allow_false
+-- @treturn table
+function M.environment(n, fname, key, env, allow_false)
+  local out = {}
+  for name, value in pairs(env) do
+    if type(name) ~= "string" or name == "" or name:find("[=%z]") then
+      M.bad_option(n, fname, key, ("%s is not a variable name"):format(
+        type(name) == "string" and ("'" .. name:gsub("%z", "\\0") .. "'") or type(name)))
+    end
+    local t = type(value)
+    if t == "number" then
+      value = tostring(value)
+    elseif t == "string" then
+      if value:find("\0", 1, true) then M.bad_option(n, fname, key, name .. " contains a NUL byte") end
+    elseif not (allow_false and value == false) then
+      M.bad_option(n, fname, key, ("%s: string%s expected, got %s"):format(
+        name, allow_false and ", number or false" or " or number", t))
+    end
+    out[name] = value
+  end
+  return out
+end
+
 --- Check that a method was called with ':' on an object of its class:
 -- `c.on(...)` for `c:on(...)` is the mistake this names.
 -- @param obj what came as self
