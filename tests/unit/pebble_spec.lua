@@ -1016,6 +1016,8 @@ describe("juju.pebble exec #unit", function()
       "bad argument #2 to 'exec' (option 'environment': 'A=B' is not a variable name)")
     caller_error(function() c:exec({ "a" }, { environment = { A = true } }) end,
       "bad argument #2 to 'exec' (option 'environment': A: string or number expected, got boolean)")
+    caller_error(function() c:exec({ "a" }, { environment = { A = "x\0y" } }) end,
+      "bad argument #2 to 'exec' (option 'environment': A contains a NUL byte)")
     caller_error(function() c:exec({ "a" }, { timeout = 0 }) end,
       "bad argument #2 to 'exec' (option 'timeout': a positive number of seconds expected, got 0)")
     caller_error(function() c:exec({ "a" }, { user_id = 1.5 }) end,
