@@ -7,7 +7,7 @@
  *                         by luaopen_juju itself, never require-able;
  *   embedded_preload_lua  the framework (the .lua files under lua/:
  *                         "juju.charm", ...), found by a searcher that
- *                         luaopen_juju installs. `require` gives a
+ *                         luaopen_juju (or the dispatch host) installs. `require` gives a
  *                         stand-in table that loads the module the first
  *                         time one of its fields is touched (then delegates
  *                         to it, reads and writes), so a hook pays only for
@@ -46,7 +46,7 @@ void embedded_load(lua_State *L, const struct embedded_lua *e);
 void embedded_install_searcher(lua_State *L);
 
 /* lua_next as a Lua function (t, k) -> k, v: the iterator the __pairs of
- * the juju module and of a stand-in return. */
+ * the juju module, of a stand-in and of lazymod.h's tables return. */
 int embedded_table_next(lua_State *L);
 
 /* That searcher (so another searcher can tell it from Lua's own). */

@@ -6,7 +6,7 @@
  * adds a traceback (also to error tables, which lua.c would leave bare).
  *
  *   dispatch                  a hook run: ROOT/src/charm.lua for the event
- *   dispatch FILE.lua [ARGS]  run a Lua file with juju and cjson loaded
+ *   dispatch FILE.lua [ARGS]  run a Lua file, juju and cjson at hand
  *   dispatch -e CODE          run a chunk (may repeat, may precede FILE)
  *   dispatch -i               an interactive prompt, in the hook's context
  *   dispatch --simulate ...   run a charm for one event on a simulated unit
@@ -121,19 +121,29 @@ static int report(lua_State *L, int status)
     return status;
 }
 
+/* Protected part of log_to_juju: juju.juju_log(message, {level = "ERROR"}),
+ * opening juju first when the charm never did (it failed to load). */
+static int send_to_juju_log(lua_State *L)
+{
+    luaL_requiref(L, "juju", luaopen_juju, 0);
+    lua_getfield(L, -1, "juju_log");
+    lua_pushvalue(L, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "ERROR");
+    lua_setfield(L, -2, "level");
+    lua_call(L, 2, 0);
+    return 0;
+}
+
 /* Send the error text on top of the stack to the unit log (juju-log at
  * ERROR), after it was printed. When juju-log itself cannot take it, say so
  * in one short line: the error is already on stderr, do not repeat it. */
 static void log_to_juju(lua_State *L)
 {
     int top = lua_gettop(L);
-    luaL_requiref(L, "juju", luaopen_juju, 0);   /* a charm that failed to load never opened it */
-    lua_getfield(L, -1, "juju_log");
+    lua_pushcfunction(L, send_to_juju_log);
     lua_pushvalue(L, top);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "ERROR");
-    lua_setfield(L, -2, "level");
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
         int err = lua_gettop(L);
         const char *why = NULL;
         if (lua_type(L, err) == LUA_TTABLE) {
@@ -491,9 +501,10 @@ static int pmain(lua_State *L)
 
 /* Default dispositions for what a parent left ignored, an empty mask, and
  * our own handlers for the stop signals. Only the standard signals are
- * looked at: every hook pays a system call per signal here, and the
- * real-time ones are nobody's to ignore (the programs we start get every
- * disposition reset by spawn.c anyway). */
+ * looked at: every hook pays a system call per signal here. A real-time
+ * signal a parent left ignored stays ignored in this process (and in what
+ * io.popen or os.execute start); the programs spawn.c starts get every
+ * disposition reset. */
 static void own_signals(void)
 {
     for (int sig = 1; sig < SIGRTMIN; sig++) {

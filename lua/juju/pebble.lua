@@ -379,38 +379,64 @@ local function permissions(value, argn, fname)
   return ("%03o"):format(n)
 end
 
---- Names given as arguments (strings) or as one list, whose `timeout`
--- key (seconds) may come along.
-local function names_and_timeout(fname, need, ...)
+--- What a name is not, for a message: nil for a good name.
+local function not_a_name(name)
+  if type(name) == "string" and name ~= "" then return nil end
+  return name == "" and "an empty string" or name == nil and "no value" or type(name)
+end
+
+--- Names given as arguments (strings) from argument number first on, or
+-- as one list there, whose `timeout` key (seconds) may come along.
+local function names_and_timeout(fname, first, need, ...)
   local n = select("#", ...)
   local names, timeout = {}, nil
-  local function name_check(i, name)
-    if type(name) ~= "string" or name == "" then
-      raise(("bad argument #%d to '%s' (a name expected, got %s)"):format(i, fname,
-        name == "" and "an empty string" or name == nil and "no value" or type(name)))
-    end
-    names[i] = name
-  end
   if n == 1 and type((...)) == "table" then
     local t = ...
     for k, v in pairs(t) do
       if k == "timeout" then
         if type(v) ~= "number" then
-          check.bad_option(1, fname, "timeout", ("number expected, got %s"):format(type(v)))
+          check.bad_option(first, fname, "timeout", ("number expected, got %s"):format(type(v)))
         end
-        timeout = check_positive(v, 1, fname, "timeout")
+        timeout = check_positive(v, first, fname, "timeout")
       elseif math_type(k) ~= "integer" or k < 1 or k > #t then
-        check.bad_option(1, fname, k)
+        check.bad_option(first, fname, k)
       end
     end
-    for i = 1, #t do name_check(i, t[i]) end
+    for i = 1, #t do
+      local bad = not_a_name(t[i])
+      if bad then
+        raise(("bad argument #%d to '%s' (item %d: a name expected, got %s)"):format(first, fname, i, bad))
+      end
+      names[i] = t[i]
+    end
   else
-    for i = 1, n do name_check(i, (select(i, ...))) end
+    for i = 1, n do
+      local name = (select(i, ...))
+      local bad = not_a_name(name)
+      if bad then raise(("bad argument #%d to '%s' (a name expected, got %s)"):format(first + i - 1, fname, bad)) end
+      names[i] = name
+    end
   end
   if need and #names == 0 then
-    raise(("bad argument #1 to '%s' (at least one name expected)"):format(fname))
+    raise(("bad argument #%d to '%s' (at least one name expected)"):format(first, fname))
   end
   return names, timeout
+end
+
+--- A list of names in option key of argument n of fname (`checks`'
+-- `names`, `notices`' `types` and `keys`).
+local function name_list(fname, n, key, list)
+  local len = #list
+  for k in pairs(list) do
+    if math_type(k) ~= "integer" or k < 1 or k > len then
+      check.bad_option(n, fname, key, ("a list of names expected, found key %s"):format(tostring(k)))
+    end
+  end
+  for i = 1, len do
+    local bad = not_a_name(list[i])
+    if bad then check.bad_option(n, fname, key, ("item %d: a name expected, got %s"):format(i, bad)) end
+  end
+  return list
 end
 
 -- ------------------------------------------------------------ multipart
@@ -976,7 +1002,7 @@ end
 -- c:start{ "web", timeout = 60 }
 function Client:start(...)
   self_check(self, "start")
-  local names, timeout = names_and_timeout("start", true, ...)
+  local names, timeout = names_and_timeout("start", 1, true, ...)
   return self:_service_action("start", names, timeout)
 end
 
@@ -986,7 +1012,7 @@ end
 -- @usage c:stop("web")
 function Client:stop(...)
   self_check(self, "stop")
-  local names, timeout = names_and_timeout("stop", true, ...)
+  local names, timeout = names_and_timeout("stop", 1, true, ...)
   return self:_service_action("stop", names, timeout)
 end
 
@@ -998,7 +1024,7 @@ end
 -- @usage c:restart("web")
 function Client:restart(...)
   self_check(self, "restart")
-  local names, timeout = names_and_timeout("restart", true, ...)
+  local names, timeout = names_and_timeout("restart", 1, true, ...)
   local ok, result = pcall(self._service_action, self, "restart", names, timeout)
   if ok then return result end
   if getmetatable(result) ~= M.APIError or result.code ~= 400 then error(result, 0) end
@@ -1018,7 +1044,7 @@ end
 -- @usage c:add_layer("web", layer, { combine = true }); c:replan()
 function Client:replan(opts)
   self_check(self, "replan")
-  local names, timeout = names_and_timeout("replan", false, opts or {})
+  local names, timeout = names_and_timeout("replan", 1, false, opts or {})
   if #names > 0 then raise("bad argument #1 to 'replan' (replan takes no service names)") end
   return self:_service_action("replan", nil, timeout)
 end
@@ -1030,7 +1056,7 @@ end
 -- @usage c:autostart()
 function Client:autostart(opts)
   self_check(self, "autostart")
-  local names, timeout = names_and_timeout("autostart", false, opts or {})
+  local names, timeout = names_and_timeout("autostart", 1, false, opts or {})
   if #names > 0 then raise("bad argument #1 to 'autostart' (autostart takes no service names)") end
   return self:_service_action("autostart", nil, timeout)
 end
@@ -1043,7 +1069,7 @@ end
 -- @usage if c:services().web.current ~= "active" then c:start("web") end
 function Client:services(...)
   self_check(self, "services")
-  local names = names_and_timeout("services", false, ...)
+  local names = names_and_timeout("services", 1, false, ...)
   local query = #names > 0 and { { "names", concat(names, ",") } } or nil
   local result = self:_call("GET", "/v1/services", query)
   local out = {}
@@ -1074,7 +1100,7 @@ function Client:send_signal(signal, ...)
     raise(("bad argument #1 to 'send_signal' (a signal name such as \"SIGHUP\" expected, got %q)"):format(signal))
   end
   if signal:sub(1, 3) ~= "SIG" then signal = "SIG" .. signal end
-  local names = names_and_timeout("send_signal", true, ...)
+  local names = names_and_timeout("send_signal", 2, true, ...)
   self:_call("POST", "/v1/signals", nil, { signal = signal, services = json.array(copy_list(names)) })
 end
 
@@ -1294,7 +1320,7 @@ function Client:checks(opts)
   end
   local query = {}
   if opts.level then query[#query + 1] = { "level", opts.level } end
-  for _, name in ipairs(names_and_timeout("checks", false, opts.names or {})) do
+  for _, name in ipairs(name_list("checks", 1, "names", opts.names or {})) do
     query[#query + 1] = { "names", name }
   end
   local result = self:_call("GET", "/v1/checks", query)
@@ -1307,7 +1333,7 @@ end
 
 -- Start or stop checks; the names whose state changed.
 function Client:_checks_action(action, fname, ...)
-  local names = names_and_timeout(fname, true, ...)
+  local names = names_and_timeout(fname, 1, true, ...)
   local result = self:_call("POST", "/v1/checks", nil, { action = action, checks = json.array(copy_list(names)) })
   local changed = type(result) == "table" and result.changed
   return type(changed) == "table" and copy_list(changed) or {}
@@ -1348,8 +1374,8 @@ function Client:notices(filters)
   if filters.users then query[#query + 1] = { "users", filters.users } end
   if filters.user_id then query[#query + 1] = { "user-id", ("%d"):format(check_id(filters.user_id, 1, "notices",
     "user_id")) } end
-  for _, t in ipairs(names_and_timeout("notices", false, filters.types or {})) do query[#query + 1] = { "types", t } end
-  for _, k in ipairs(names_and_timeout("notices", false, filters.keys or {})) do query[#query + 1] = { "keys", k } end
+  for _, t in ipairs(name_list("notices", 1, "types", filters.types or {})) do query[#query + 1] = { "types", t } end
+  for _, k in ipairs(name_list("notices", 1, "keys", filters.keys or {})) do query[#query + 1] = { "keys", k } end
   if filters.after then query[#query + 1] = { "after", filters.after } end
   local result = self:_call("GET", "/v1/notices", query)
   local out = {}
@@ -1444,7 +1470,7 @@ function Client:exec(argv, opts)
   check_positive(opts.timeout, 2, "exec", "timeout")
   local env = check.environment(2, "exec", "environment", opts.environment or {})
   local body = owner_fields({
-    command = json.array(cmd), environment = json.object(env), ["working-dir"] = opts.working_dir,
+    command = json.array(copy_list(cmd)), environment = json.object(env), ["working-dir"] = opts.working_dir,
     timeout = opts.timeout and duration(opts.timeout) or nil, ["split-stderr"] = opts.split_stderr == true,
     ["service-context"] = opts.service_context,
   }, opts, 2, "exec")

@@ -10,6 +10,7 @@
  * environment gives JUJU_AGENT_SOCKET_ADDRESS and JUJU_CONTEXT_ID. Exits
  * non-zero if a call fails or a command exits non-zero.
  */
+#define _DEFAULT_SOURCE   /* strsep */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +43,18 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc && !failed; i++) {
         const char *args[MAX_ARGS];
         size_t nargs = 0;
-        char *spec = argv[i], *save = NULL;
-        char *command = strtok_r(spec, "|", &save);
-        for (char *a; (a = strtok_r(NULL, "|", &save)) != NULL && nargs < MAX_ARGS;)
-            args[nargs++] = a;
+        char *rest = argv[i];
+        const char *command = strsep(&rest, "|");   /* empty arguments kept */
+        while (rest != NULL) {
+            if (nargs == MAX_ARGS) {
+                fprintf(stderr, "%s: more than %d arguments\n", command, MAX_ARGS);
+                agent_close(c);
+                return 2;
+            }
+            args[nargs++] = strsep(&rest, "|");
+        }
         struct agent_request req = {
-            .context_id = ctx, .dir = dir, .command = command ? command : "",
+            .context_id = ctx, .dir = dir, .command = command,
             .args = args, .nargs = nargs, .token = getenv("JUJU_AGENT_TOKEN"),
         };
         outcome o;

@@ -456,7 +456,13 @@ describe("juju.pebble services and changes #unit", function()
     c:send_signal("SIGUSR1", { "nginx" })
     assert.equal('{"services":["nginx"],"signal":"SIGUSR1"}', calls[2].body)
     caller_error(function() c:send_signal("hup", "x") end, "a signal name such as \"SIGHUP\" expected")
-    caller_error(function() c:send_signal("HUP") end, "bad argument #1 to 'send_signal' (at least one name expected)")
+    caller_error(function() c:send_signal("HUP") end, "bad argument #2 to 'send_signal' (at least one name expected)")
+    caller_error(function() c:send_signal("HUP", "a", 3) end,
+      "bad argument #3 to 'send_signal' (a name expected, got number)")
+    caller_error(function() c:send_signal("HUP", { "a", foo = 1 }) end,
+      "bad argument #2 to 'send_signal' (unknown option 'foo')")
+    caller_error(function() c:send_signal("HUP", { "a", 3 }) end,
+      "bad argument #2 to 'send_signal' (item 2: a name expected, got number)")
   end)
 end)
 
@@ -835,6 +841,12 @@ describe("juju.pebble checks and notices #unit", function()
     assert.equal("GET /v1/checks", lines()[2])
     caller_error(function() c:checks { level = "live" } end,
       "bad argument #1 to 'checks' (option 'level': \"alive\" or \"ready\" expected, got \"live\")")
+    caller_error(function() c:checks { names = { "a", bogus = 1 } } end,
+      "bad argument #1 to 'checks' (option 'names': a list of names expected, found key bogus)")
+    caller_error(function() c:checks { names = { "a", timeout = 1 } } end,
+      "bad argument #1 to 'checks' (option 'names': a list of names expected, found key timeout)")
+    caller_error(function() c:checks { names = { "a", "" } } end,
+      "bad argument #1 to 'checks' (option 'names': item 2: a name expected, got an empty string)")
   end)
 
   it("start_checks and stop_checks: POST /v1/checks; the names changed (Pebble may say null)", function()
