@@ -142,17 +142,36 @@ static void on_stop(int sig)
     _exit(128 + sig);   /* not reached */
 }
 
+static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP};
+
+void interrupt_hold(struct interrupt_hold *h)
+{
+    sigset_t stops;
+    sigemptyset(&stops);
+    for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+        sigaddset(&stops, stop_signals[i]);
+    h->held = sigprocmask(SIG_BLOCK, &stops, &h->saved) == 0;
+}
+
+void interrupt_release(struct interrupt_hold *h)
+{
+    if (h->held)
+        sigprocmask(SIG_SETMASK, &h->saved, NULL);
+    h->held = 0;
+}
+
 int interrupt_install(void)
 {
-    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+    const int *sigs = stop_signals;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
     /* the other stop signals wait while one is being handled */
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    size_t n = sizeof stop_signals / sizeof stop_signals[0];
+    for (size_t i = 0; i < n; i++)
         sigaddset(&sa.sa_mask, sigs[i]);
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    for (size_t i = 0; i < n; i++)
         if (sigaction(sigs[i], &sa, NULL) != 0)
             return -1;
     return 0;

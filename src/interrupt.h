@@ -18,6 +18,7 @@
 #ifndef DISPATCH_INTERRUPT_H
 #define DISPATCH_INTERRUPT_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 /* How many directories and children can be registered at once. */
@@ -31,6 +32,17 @@ int interrupt_install(void);
  * are taken (then nothing is registered). */
 int interrupt_watch_dir(const char *path);
 void interrupt_forget_dir(int slot);
+
+/* Hold the stop signals across a step that makes something and then
+ * registers it here (a child, a directory), so that a stop cannot fall
+ * between the two and find nothing to undo; a stop that came meanwhile is
+ * handled at interrupt_release, once the thing is registered. */
+struct interrupt_hold {
+    sigset_t saved;   /* the mask before */
+    int held;
+};
+void interrupt_hold(struct interrupt_hold *h);
+void interrupt_release(struct interrupt_hold *h);
 
 /* Register a child process to end on a stop; group != 0 when it leads a
  * process group of its own, which is then signalled as a whole (what the

@@ -600,14 +600,20 @@ static void step_content(lua_State *L, struct call *k, int p)
         memcpy(dir, tmp, size - sizeof TEMPLATE);
         memcpy(dir + size - sizeof TEMPLATE, TEMPLATE, sizeof TEMPLATE);
     }
+    /* a stop between mkdtemp and the registration would leave the
+     * directory behind: the stop signals wait until it is registered */
+    struct interrupt_hold hold;
+    interrupt_hold(&hold);
     if (dir == NULL || mkdtemp(dir) == NULL) {
         int e = dir == NULL ? (size <= PATH_MAX ? ENOMEM : ENAMETOOLONG) : errno;
+        interrupt_release(&hold);
         free(dir);
         luaL_error(L, "%s: cannot create a private directory for secret content: %s",
                    k->c->name, strerror(e));
     }
     g->dir = dir;   /* the guard removes and frees it from now on */
     g->dir_watch = interrupt_watch_dir(g->dir);
+    interrupt_release(&hold);
     /* mkdtemp makes it 0700 already; be explicit in case of an odd umask. */
     chmod(g->dir, 0700);
 

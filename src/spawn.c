@@ -27,6 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* spawn_capture.h: a test's way into the window before registration */
+void (*spawn_hook_started)(pid_t pid);
+
 /* Bytes asked of read() at a time; also the growth step of the buffers. */
 #define READ_CHUNK 65536
 
@@ -552,6 +555,12 @@ int spawn_run(const char *const argv[], const struct spawn_opts *opts,
         }
     }
 
+    /* A stop signal between the start and the registration would find no
+     * child to end and leave the command running: the stop signals wait
+     * until the child is registered (the child itself starts with an
+     * empty mask, POSIX_SPAWN_SETSIGMASK). */
+    struct interrupt_hold hold;
+    interrupt_hold(&hold);
     pid_t pid = -1;
     int64_t started = now_us();
     int err = start_child(&pid, &st, in_p[0], out_p[1], err_p[1]);
@@ -559,6 +568,7 @@ int spawn_run(const char *const argv[], const struct spawn_opts *opts,
     close_fd(&err_p[1]);
     close_fd(&in_p[0]);
     if (err != 0) {
+        interrupt_release(&hold);
         close_pipes(out_p, err_p, in_p);
         /* the chdir fails with the same errno as a missing program would */
         int bad = opts->cwd != NULL ? check_dir(opts->cwd) : 0;
@@ -570,7 +580,10 @@ int spawn_run(const char *const argv[], const struct spawn_opts *opts,
             not_started(o, name, err, NULL);
         return -1;
     }
+    if (spawn_hook_started != NULL)
+        spawn_hook_started(pid);
     int watch = interrupt_watch_child(pid, st.group);
+    interrupt_release(&hold);   /* a stop that came meanwhile is handled here */
     struct child child = {
         .pid = pid,
         .group = st.group,

@@ -13,6 +13,7 @@
 #define DISPATCH_SPAWN_CAPTURE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "outcome.h"
 
@@ -76,5 +77,10 @@ struct spawn_opts {
  */
 int spawn_run(const char *const argv[], const struct spawn_opts *opts,
               const char *stdin_data, size_t stdin_len, outcome *o);
+
+/* For tests only (NULL otherwise): called in the parent right after a
+ * child started and before it is registered with interrupt.h, the window
+ * in which a stop signal must wait (tests/c/test_interrupt.c). */
+extern void (*spawn_hook_started)(pid_t pid);
 
 #endif

@@ -141,9 +141,8 @@ static double stop_scenario(int sig, int stubborn, int timed)
     CHECK(pid > 0);
     pid_t sleeper = wait_pidfile(pidfile, 10);
     CHECK(sleeper > 0);
-    /* spawn_capture registers the command right after posix_spawnp
-     * returns, which the command writing its pid file may overtake. */
-    sleep_ms(200);
+    /* no wait: a stop before spawn_run registered the command waits for
+     * the registration */
     CHECK(exists(dir));
 
     double t0 = seconds_now();
@@ -192,6 +191,53 @@ TEST(sigint_and_sighup_too)
 TEST(what_a_timed_command_started_ends_too)
 {
     CHECK(stop_scenario(SIGTERM, 0, 1) < 1.5);
+}
+
+/* A stop signal the moment the command has started, before spawn_run has
+ * registered it (spawn_hook_started is that moment): the signal waits for
+ * the registration, so the command is ended, not left running. Before the
+ * stop signals were held there, the handler found no child to end. */
+static char started_pidfile[PATH_MAX];
+
+static void stop_right_after_start(pid_t pid)
+{
+    char text[32];
+    int n = snprintf(text, sizeof text, "%ld\n", (long)pid);
+    if (write_file(started_pidfile, text, (size_t)n, 0600) != 0)
+        _exit(15);
+    raise(SIGTERM);
+}
+
+TEST(a_stop_right_after_the_start_still_ends_the_command)
+{
+    char root[PATH_MAX];
+    CHECK(make_tmpdir(root, sizeof root, "test_interrupt") == 0);
+    pathf(started_pidfile, "%s/started", root);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (interrupt_install() != 0)
+            _exit(10);
+        spawn_hook_started = stop_right_after_start;
+        const char *argv[] = { "/bin/sh", "-c", "exec sleep 30", NULL };
+        outcome o;
+        memset(&o, 0, sizeof o);
+        struct spawn_opts opts = { 0 };
+        spawn_run(argv, &opts, NULL, 0, &o);
+        _exit(14);
+    }
+    CHECK(pid > 0);
+    int status = 0;
+    CHECK_EQ_INT(wait_deadline(pid, &status, 10), 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    pid_t command = wait_pidfile(started_pidfile, 1);
+    CHECK(command > 0);
+    if (command > 0) {
+        CHECK(gone(command, 2));
+        if (!gone(command, 0))
+            kill(command, SIGKILL);
+    }
+    remove_tree(root);
 }
 
 TEST(slots_run_out_and_come_back)
@@ -247,6 +293,7 @@ int main(void)
     RUN(stubborn_command_is_killed_after_the_grace);
     RUN(sigint_and_sighup_too);
     RUN(what_a_timed_command_started_ends_too);
+    RUN(a_stop_right_after_the_start_still_ends_the_command);
     RUN(slots_run_out_and_come_back);
     return ctest_summary();
 }
