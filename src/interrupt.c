@@ -143,13 +143,19 @@ static void on_stop(int sig)
 }
 
 static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP};
+#define STOP_SIGNALS (sizeof stop_signals / sizeof stop_signals[0])
+
+static void stop_set(sigset_t *set)
+{
+    sigemptyset(set);
+    for (size_t i = 0; i < STOP_SIGNALS; i++)
+        sigaddset(set, stop_signals[i]);
+}
 
 void interrupt_hold(struct interrupt_hold *h)
 {
     sigset_t stops;
-    sigemptyset(&stops);
-    for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
-        sigaddset(&stops, stop_signals[i]);
+    stop_set(&stops);
     h->held = sigprocmask(SIG_BLOCK, &stops, &h->saved) == 0;
 }
 
@@ -162,17 +168,12 @@ void interrupt_release(struct interrupt_hold *h)
 
 int interrupt_install(void)
 {
-    const int *sigs = stop_signals;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    /* the other stop signals wait while one is being handled */
-    size_t n = sizeof stop_signals / sizeof stop_signals[0];
-    for (size_t i = 0; i < n; i++)
-        sigaddset(&sa.sa_mask, sigs[i]);
-    for (size_t i = 0; i < n; i++)
-        if (sigaction(sigs[i], &sa, NULL) != 0)
+    stop_set(&sa.sa_mask);   /* the other stop signals wait while one is handled */
+    for (size_t i = 0; i < STOP_SIGNALS; i++)
+        if (sigaction(stop_signals[i], &sa, NULL) != 0)
             return -1;
     return 0;
 }
