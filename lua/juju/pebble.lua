@@ -348,13 +348,6 @@ local function check_path(path, fname, n)
   end
 end
 
-local function check_positive(value, n, fname, key)
-  if value ~= nil and not (value > 0 and value < math.huge) then
-    check.bad_option(n, fname, key, ("a positive number of seconds expected, got %s"):format(tostring(value)))
-  end
-  return value
-end
-
 local function check_id(value, n, fname, key)
   if value ~= nil and (math_type(value) ~= "integer" or value < 0) then
     check.bad_option(n, fname, key, ("an integer >= 0 expected, got %s"):format(tostring(value)))
@@ -385,6 +378,20 @@ local function not_a_name(name)
   return name == "" and "an empty string" or name == nil and "no value" or type(name)
 end
 
+--- Check that list holds names at 1..#list and no other key but those in
+-- allowed (a set, or nil); fail(detail) or fail(nil, key) raises.
+local function check_names(list, fail, allowed)
+  local len = #list
+  for k in pairs(list) do
+    if not (allowed and allowed[k]) and (math_type(k) ~= "integer" or k < 1 or k > len) then fail(nil, k) end
+  end
+  for i = 1, len do
+    local bad = not_a_name(list[i])
+    if bad then fail(("item %d: a name expected, got %s"):format(i, bad)) end
+  end
+  return list
+end
+
 --- Names given as arguments (strings) from argument number first on, or
 -- as one list there, whose `timeout` key (seconds) may come along.
 local function names_and_timeout(fname, first, need, ...)
@@ -392,23 +399,15 @@ local function names_and_timeout(fname, first, need, ...)
   local names, timeout = {}, nil
   if n == 1 and type((...)) == "table" then
     local t = ...
-    for k, v in pairs(t) do
-      if k == "timeout" then
-        if type(v) ~= "number" then
-          check.bad_option(first, fname, "timeout", ("number expected, got %s"):format(type(v)))
-        end
-        timeout = check_positive(v, first, fname, "timeout")
-      elseif math_type(k) ~= "integer" or k < 1 or k > #t then
-        check.bad_option(first, fname, k)
-      end
+    check_names(t, function(detail, k)
+      if detail == nil then check.bad_option(first, fname, k) end
+      raise(("bad argument #%d to '%s' (%s)"):format(first, fname, detail))
+    end, { timeout = true })
+    if t.timeout ~= nil and type(t.timeout) ~= "number" then
+      check.bad_option(first, fname, "timeout", ("number expected, got %s"):format(type(t.timeout)))
     end
-    for i = 1, #t do
-      local bad = not_a_name(t[i])
-      if bad then
-        raise(("bad argument #%d to '%s' (item %d: a name expected, got %s)"):format(first, fname, i, bad))
-      end
-      names[i] = t[i]
-    end
+    timeout = check.seconds(first, fname, "timeout", t.timeout)
+    names = copy_list(t)
   else
     for i = 1, n do
       local name = (select(i, ...))
@@ -426,17 +425,9 @@ end
 --- A list of names in option key of argument n of fname (`checks`'
 -- `names`, `notices`' `types` and `keys`).
 local function name_list(fname, n, key, list)
-  local len = #list
-  for k in pairs(list) do
-    if math_type(k) ~= "integer" or k < 1 or k > len then
-      check.bad_option(n, fname, key, ("a list of names expected, found key %s"):format(tostring(k)))
-    end
-  end
-  for i = 1, len do
-    local bad = not_a_name(list[i])
-    if bad then check.bad_option(n, fname, key, ("item %d: a name expected, got %s"):format(i, bad)) end
-  end
-  return list
+  return check_names(list, function(detail, k)
+    check.bad_option(n, fname, key, detail or ("a list of names expected, found key %s"):format(tostring(k)))
+  end)
 end
 
 -- ------------------------------------------------------------ multipart
@@ -647,7 +638,7 @@ local CLIENT_OPTS = { timeout = "number", name = "string" }
 function M.client(socket_path, opts)
   check.arg(1, "client", socket_path, "string")
   opts = check.options(2, "client", opts, CLIENT_OPTS)
-  check_positive(opts.timeout, 2, "client", "timeout")
+  check.seconds(2, "client", "timeout", opts.timeout)
   return setmetatable({ socket_path = socket_path, timeout = opts.timeout or M.TIMEOUT, name = opts.name },
     client_mt)
 end
@@ -1413,7 +1404,7 @@ function Client:notify(key, data, opts)
   check.arg(1, "notify", key, "string")
   check.arg(2, "notify", data, "?table")
   opts = check.options(3, "notify", opts, { repeat_after = "number" })
-  check_positive(opts.repeat_after, 3, "notify", "repeat_after")
+  check.seconds(3, "notify", "repeat_after", opts.repeat_after)
   local body = { action = "add", type = "custom", key = key,
                  ["repeat-after"] = opts.repeat_after and duration(opts.repeat_after) or nil }
   if data then
@@ -1467,7 +1458,7 @@ function Client:exec(argv, opts)
   self_check(self, "exec")
   local cmd = check.argv(1, "exec", argv)
   opts = check.options(2, "exec", opts, EXEC_OPTS)
-  check_positive(opts.timeout, 2, "exec", "timeout")
+  check.seconds(2, "exec", "timeout", opts.timeout)
   local env = check.environment(2, "exec", "environment", opts.environment or {})
   local body = owner_fields({
     command = json.array(copy_list(cmd)), environment = json.object(env), ["working-dir"] = opts.working_dir,

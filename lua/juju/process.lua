@@ -140,10 +140,7 @@ local OPTIONS = {
 local function spawn_options(opts, fname)
   if opts == nil then return {} end
   check.options(2, fname, opts, OPTIONS)
-  local t = opts.timeout
-  if t ~= nil and not (t > 0 and t < math.huge) then
-    check.bad_option(2, fname, "timeout", ("a positive number of seconds expected, got %s"):format(tostring(t)))
-  end
+  check.seconds(2, fname, "timeout", opts.timeout)
   if opts.cwd and (opts.cwd == "" or opts.cwd:find("\0", 1, true)) then
     check.bad_option(2, fname, "cwd", "a directory expected, got an empty string or one with a NUL byte")
   end

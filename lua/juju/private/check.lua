@@ -86,6 +86,20 @@ function M.options(n, fname, opts, spec)
   return copy
 end
 
+--- Check a time in seconds, option key of argument n of fname: nil, or
+-- a positive finite number. Returns it.
+-- @tparam int n
+-- @tparam string fname
+-- @tparam string key
+-- @tparam ?number value (already checked to be a number)
+-- @treturn ?number
+function M.seconds(n, fname, key, value)
+  if value ~= nil and not (value > 0 and value < math.huge) then
+    M.bad_option(n, fname, key, ("a positive number of seconds expected, got %s"):format(tostring(value)))
+  end
+  return value
+end
+
 --- Check a command line, argument n of fname: a non-empty list of
 -- strings without NUL bytes. Returns a copy of it.
 -- @tparam int n
