@@ -46,14 +46,7 @@ local function argvs(calls)
 end
 
 --- Call fn (one line) and check it raised a plain error at that line.
-local function caller_error(fn, text)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "no error")
-  assert.equal("string", type(err), tostring(err))
-  local where = ("apt_spec.lua:%d: "):format(debug.getinfo(fn, "S").linedefined)
-  assert.truthy(err:find(where, 1, true), "not at the caller's line: " .. err)
-  assert.truthy(err:find(text, 1, true), "expected '" .. text .. "' in: " .. err)
-end
+local caller_error = require("helpers.mistakes").caller_error
 
 describe("juju.apt #unit", function()
   local apt

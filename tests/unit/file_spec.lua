@@ -19,15 +19,7 @@ local function my_ids()
   return math.tointeger(tonumber(uid)), math.tointeger(tonumber(gid))
 end
 
-local function caller_error(fn, text)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "no error")
-  assert.equal("string", type(err), tostring(err))
-  local where = ("file_spec.lua:%d: "):format(debug.getinfo(fn, "S").linedefined)
-  assert.truthy(err:find(where, 1, true), "not at the caller's line: " .. err)
-  assert.truthy(err:find(text, 1, true), "expected '" .. text .. "' in: " .. err)
-  return err
-end
+local caller_error = require("helpers.mistakes").caller_error
 
 --- The names in a directory, sorted.
 local function listing(dir)

@@ -11,15 +11,10 @@ local pebble = require "juju.pebble"
 local process = require "juju.process"
 local systemd = require "juju.systemd"
 
---- The message fn raised, checked to be a plain error at fn's own line.
+--- The words of the error fn raised, checked to be plain and at fn's line.
 local function mistake(fn)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "no error")
-  assert.equal("string", type(err), tostring(err))
-  local where = ("options_spec.lua:%d: "):format(debug.getinfo(fn, "S").linedefined)
-  local at, stop = err:find(where, 1, true)
-  assert.truthy(at, "not at the caller's line: " .. err)
-  return err:sub(stop + 1)
+  local _, words = require("helpers.mistakes").raised(fn)
+  return words
 end
 
 describe("option mistakes #unit", function()

@@ -10,15 +10,7 @@ local sys = require "juju.sys"
 
 --- Call fn (a one-line function) and check that it raised a plain error
 -- naming the line fn was written on (the caller's line), containing text.
-local function caller_error(fn, text)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "no error")
-  assert.equal("string", type(err), "not a plain error: " .. tostring(err))
-  local where = ("process_spec.lua:%d: "):format(debug.getinfo(fn, "S").linedefined)
-  assert.truthy(err:find(where, 1, true), "not at the caller's line: " .. err)
-  assert.truthy(err:find(text, 1, true), "expected '" .. text .. "' in: " .. err)
-  return err
-end
+local caller_error = require("helpers.mistakes").caller_error
 
 --- A runner that records calls and answers from a list (or a function).
 local function recording(answers)

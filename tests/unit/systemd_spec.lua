@@ -19,14 +19,7 @@ local function recording(answer)
   return calls
 end
 
-local function caller_error(fn, text)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "no error")
-  assert.equal("string", type(err), tostring(err))
-  local where = ("systemd_spec.lua:%d: "):format(debug.getinfo(fn, "S").linedefined)
-  assert.truthy(err:find(where, 1, true), "not at the caller's line: " .. err)
-  assert.truthy(err:find(text, 1, true), "expected '" .. text .. "' in: " .. err)
-end
+local caller_error = require("helpers.mistakes").caller_error
 
 describe("juju.systemd #unit", function()
   after_each(function() process.set_runner(nil) end)
