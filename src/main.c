@@ -507,7 +507,8 @@ static int pmain(lua_State *L)
  * disposition reset. */
 static void own_signals(void)
 {
-    for (int sig = 1; sig < SIGRTMIN; sig++) {
+    int first_rt = SIGRTMIN;   /* a call into glibc: once */
+    for (int sig = 1; sig < first_rt; sig++) {
         struct sigaction sa;
         if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0)
             continue;
